@@ -1,0 +1,42 @@
+# Shared by bin/isthmus and bin/test: find the repository and a JDK >= 25 without starting a JVM.
+ISTHMUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ISTHMUS_MIN_JDK=25
+
+# Prints the feature version of the JDK at $1 (from its release file), or nothing.
+jdk_feature() {
+    local rel="$1/release" v
+    [ -x "$1/bin/java" ] && [ -f "$rel" ] || return 0
+    v=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$rel")
+    printf '%s' "$v"
+}
+
+# Sets JAVA_HOME to a JDK >= 25: $JAVA_HOME when it qualifies, else the newest under /usr/lib/jvm.
+find_jdk() {
+    local best="" bestv=0 d v
+    if [ -n "${JAVA_HOME:-}" ]; then
+        v=$(jdk_feature "$JAVA_HOME")
+        if [ -n "$v" ] && [ "$v" -ge "$ISTHMUS_MIN_JDK" ]; then
+            export JAVA_HOME
+            return 0
+        fi
+    fi
+    for d in /usr/lib/jvm/*; do
+        [ -d "$d" ] && [ ! -L "$d" ] || continue
+        v=$(jdk_feature "$d")
+        if [ -n "$v" ] && [ "$v" -ge "$ISTHMUS_MIN_JDK" ] && [ "$v" -gt "$bestv" ]; then
+            best=$d bestv=$v
+        fi
+    done
+    if [ -z "$best" ]; then
+        echo "isthmus: no JDK $ISTHMUS_MIN_JDK or newer found (JAVA_HOME=${JAVA_HOME:-unset}, nothing suitable in /usr/lib/jvm)." >&2
+        echo "isthmus: install one, e.g. Eclipse Temurin's temurin-25-jdk package (it lands in /usr/lib/jvm/temurin-25-jdk-amd64)," >&2
+        echo "isthmus: or point JAVA_HOME at a JDK 25 installation." >&2
+        exit 1
+    fi
+    export JAVA_HOME=$best
+}
+
+# Maven itself runs on the JDK we found; silence its launcher's sun.misc.Unsafe warnings on JDK 24+.
+maven() {
+    MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" mvn "$@"
+}

@@ -1,0 +1,2 @@
+/** Divides one GPU engine's time among vGPUs by policy. */
+package io.isthmus.sched;

@@ -1,0 +1,2 @@
+/** Safe types over the VFIO ioctls and the sysfs PCI tree. */
+package io.isthmus.vfio;

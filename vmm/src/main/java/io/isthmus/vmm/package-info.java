@@ -1,0 +1,2 @@
+/** The reference VMM behind {@code bin/isthmus vmm}. */
+package io.isthmus.vmm;
