@@ -3,8 +3,14 @@
  * native layer over them ({@code io.isthmus.sys}).
  *
  * <p>This is the only module that makes restricted FFM calls ({@code downcallHandle}, {@code reinterpret}),
- * so it is the only one run with {@code --enable-native-access}.
+ * so it is the only one run with {@code --enable-native-access}. The generated packages are exported for
+ * their layouts (struct sizes, field offsets and accessors) and constants; system calls go through
+ * {@code io.isthmus.sys}, which captures errno.
  */
 module io.isthmus.bindings {
     exports io.isthmus.sys;
+    exports io.isthmus.bindings.kvm;
+    exports io.isthmus.bindings.vfio;
+    exports io.isthmus.bindings.libc;
+    exports io.isthmus.bindings.cuda;
 }

@@ -36,8 +36,6 @@ public final class Libc {
     public static final int SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
     public static final int SIGUSR1 = 10, SIGUSR2 = 12;
     public static final int _SC_PAGESIZE = 30, _SC_NPROCESSORS_ONLN = 84;
-    /** Size of the C library's {@code sigset_t}; the kernel's own is 8 bytes. */
-    public static final int SIGSET_T_SIZE = 128;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
@@ -352,6 +350,11 @@ public final class Libc {
 
     private static final long PAGE_SIZE = sysconf(_SC_PAGESIZE);
 
+    /** Size of the C library's {@code sigset_t} (the kernel's own is 8 bytes). */
+    public static long sigsetSize() {
+        return io.isthmus.bindings.libc.sigset_t.sizeof();
+    }
+
     /** The host's page size in bytes. */
     public static long pageSize() {
         return PAGE_SIZE;
@@ -413,7 +416,7 @@ public final class Libc {
         }
     }
 
-    /** {@code sigemptyset(set)}; {@code set} is a C {@code sigset_t} of {@link #SIGSET_T_SIZE} bytes. */
+    /** {@code sigemptyset(set)}; {@code set} is a C {@code sigset_t} of {@link #sigsetSize()} bytes. */
     public static void sigemptyset(MemorySegment set) {
         sigsetOp(SIGEMPTYSET, set, 0, "sigemptyset");
     }

@@ -59,7 +59,8 @@ class LayoutConformanceTest {
     /** header class simple name -> hand-kept tables that must agree with that group's headers. */
     static final Map<String, List<String>> IOCTL_TABLES = Map.of(
             "kvm_h", List.of("io.isthmus.sys.KvmIoctl"),
-            "vfio_h", List.of("io.isthmus.sys.VfioIoctl"));
+            "vfio_h", List.of("io.isthmus.sys.VfioIoctl"),
+            "libc_h", List.of("io.isthmus.sys.Libc", "io.isthmus.sys.Errno"));
 
     /** One argfile: target package, header class, headers. */
     record Group(String argfile, String pkg, String headerClass, List<Path> headers) {

@@ -111,7 +111,7 @@ class NativeLayerTest {
     @Test
     void signalsCanBeBlockedTakenAndUnblockedWithoutDelivery() {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment set = arena.allocate(Libc.SIGSET_T_SIZE, 8);
+            MemorySegment set = arena.allocate(Libc.sigsetSize(), 8);
             Libc.sigemptyset(set);
             Libc.sigaddset(set, Libc.SIGUSR2);
             assertTrue(Libc.sigismember(set, Libc.SIGUSR2));
