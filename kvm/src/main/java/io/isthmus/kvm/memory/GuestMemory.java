@@ -360,18 +360,23 @@ public final class GuestMemory implements AutoCloseable {
             int prot = Libc.PROT_READ | Libc.PROT_WRITE;
             String what = String.format("guest RAM at 0x%x", s.start);
             if (s.memfd) {
-                Fd fd = Fd.adopt(Libc.memfdCreate("isthmus-guest-ram",
-                        Libc.MFD_CLOEXEC | (s.hugePages ? Libc.MFD_HUGETLB : 0)), "memfd " + what);
-                fds.add(fd);
-                Libc.ftruncate(fd.get(), s.size, fd.name());
-                MemorySegment m = Mmap.map(arena, fd, 0, s.size, prot, Libc.MAP_SHARED | Libc.MAP_NORESERVE, what);
-                return new GuestRegion(s.start, s.size, m, fd, s.hugePages);
+                if (s.hugePages) {
+                    try {
+                        return mapMemfd(arena, s, fds, true, what);
+                    } catch (io.isthmus.sys.NativeException e) {
+                        // No hugetlb pages reserved: an ordinary memfd, with transparent huge pages if shmem has them.
+                        GuestRegion r = mapMemfd(arena, s, fds, false, what);
+                        Libc.madvise(r.host(), Libc.MADV_HUGEPAGE);
+                        return r;
+                    }
+                }
+                return mapMemfd(arena, s, fds, false, what);
             }
             MemorySegment m;
             if (s.hugePages) {
                 try {
-                    m = Mmap.anonymous(arena, s.size, prot,
-                            Libc.MAP_PRIVATE | Libc.MAP_NORESERVE | Libc.MAP_HUGETLB, what);
+                    // No MAP_NORESERVE: without reserved pages mmap must fail now, not SIGBUS on first touch.
+                    m = Mmap.anonymous(arena, s.size, prot, Libc.MAP_PRIVATE | Libc.MAP_HUGETLB, what);
                 } catch (io.isthmus.sys.NativeException e) {
                     // No reserved hugetlb pages: fall back to transparent huge pages, which need no reservation.
                     m = Mmap.anonymous(arena, s.size, prot, Libc.MAP_PRIVATE | Libc.MAP_NORESERVE, what);
@@ -381,6 +386,22 @@ public final class GuestMemory implements AutoCloseable {
                 m = Mmap.anonymous(arena, s.size, prot, Libc.MAP_PRIVATE | Libc.MAP_NORESERVE, what);
             }
             return new GuestRegion(s.start, s.size, m, null, s.hugePages);
+        }
+
+        private static GuestRegion mapMemfd(Arena arena, Spec s, List<Fd> fds, boolean hugetlb, String what) {
+            Fd fd = Fd.adopt(Libc.memfdCreate("isthmus-guest-ram", Libc.MFD_CLOEXEC | (hugetlb ? Libc.MFD_HUGETLB : 0)),
+                    "memfd " + what);
+            try {
+                Libc.ftruncate(fd.get(), s.size, fd.name());
+                // hugetlb: no MAP_NORESERVE, so a missing reservation fails here rather than with SIGBUS later.
+                MemorySegment m = Mmap.map(arena, fd, 0, s.size, Libc.PROT_READ | Libc.PROT_WRITE,
+                        Libc.MAP_SHARED | (hugetlb ? 0 : Libc.MAP_NORESERVE), what);
+                fds.add(fd);
+                return new GuestRegion(s.start, s.size, m, fd, s.hugePages);
+            } catch (RuntimeException e) {
+                fd.close();
+                throw e;
+            }
         }
     }
 }
