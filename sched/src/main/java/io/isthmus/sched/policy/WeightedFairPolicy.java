@@ -29,7 +29,7 @@ public final class WeightedFairPolicy implements SchedulingPolicy {
     private final SchedulerConfig config;
     private final int capacity;
     // Per vGPU.
-    private final long[] start, recip;
+    private final long[] start, recip, credit;
     private final int[] weight, groupOf, gnext, gprev;
     private final boolean[] joined, queued;
     // Per bucket (weight × latency class).
@@ -53,6 +53,7 @@ public final class WeightedFairPolicy implements SchedulingPolicy {
         this.capacity = config.maxVGpus();
         start = new long[capacity];
         recip = new long[capacity];
+        credit = new long[capacity];
         weight = new int[capacity];
         groupOf = new int[capacity];
         gnext = new int[capacity];
@@ -122,6 +123,7 @@ public final class WeightedFairPolicy implements SchedulingPolicy {
         recip[v] = ONE / w;
         groupOf[v] = groupFor(w, latency == LatencyClass.INTERACTIVE);
         start[v] = vnow;
+        credit[v] = 0;
         joinedCount++;
         updateSlice();
     }
@@ -199,13 +201,23 @@ public final class WeightedFairPolicy implements SchedulingPolicy {
         return head[activeGroup[best >= 0 ? best : earliest]];
     }
 
+    private long request(int v) {
+        return (groupOf[v] & 1) != 0 ? Math.max(baseSlice / 4, 1) : baseSlice;
+    }
+
     @Override
     public long grant(int v) {
-        return v < 0 ? baseSlice : (groupOf[v] & 1) != 0 ? Math.max(baseSlice / 4, 1) : baseSlice;
+        if (v < 0) {
+            return baseSlice;
+        }
+        // Debt carried across slices: a turn is worth one request; what an overrun took beyond it comes off the next
+        // turns, so every turn advances S by one request on average and the buckets' FIFO order stays S order.
+        return Math.max(0, request(v) + credit[v]);
     }
 
     @Override
     public void charge(int v, long ranNanos) {
+        credit[v] = Math.min(0, credit[v] + request(v) - ranNanos);
         if (ranNanos > 0 && sumWeight > 0) {
             vnow += scale(ranNanos, recipSum);
             start[v] += scale(ranNanos, recip[v]);
