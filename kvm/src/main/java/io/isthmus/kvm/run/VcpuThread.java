@@ -229,8 +229,8 @@ public final class VcpuThread implements AutoCloseable {
     private void runLoop() {
         VcpuExit exit;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment kickSet = arena.allocate(Libc.SIGSET_T_SIZE, 8);
-            MemorySegment oldSet = arena.allocate(Libc.SIGSET_T_SIZE, 8);
+            MemorySegment kickSet = arena.allocate(Libc.sigsetSize(), 8);
+            MemorySegment oldSet = arena.allocate(Libc.sigsetSize(), 8);
             MemorySegment zeroTimeout = arena.allocate(16, 8); // struct timespec {0, 0}
             Libc.sigemptyset(kickSet);
             Libc.sigaddset(kickSet, KICK_SIGNAL);
