@@ -70,7 +70,18 @@ final class DebianKernel {
                 + debs + ". Run `apt-get update` if the package lists are missing, or copy a "
                 + "linux-image-<version>-amd64_<version>_amd64.deb there by hand to work offline.";
         // linux-image-amd64 is the metapackage; its first dependency is the current versioned kernel.
-        String depends = Commands.run(null, List.of("apt-cache", "depends", "linux-image-amd64"), hint);
+        String depends;
+        try {
+            depends = Commands.run(null, List.of("apt-cache", "depends", "linux-image-amd64"), hint);
+        } catch (LabException noLists) {
+            if (!"root".equals(System.getProperty("user.name"))) {
+                throw noLists;
+            }
+            // Minimal images ship without package lists; as root, fetch them once, as bin/test would.
+            System.err.println("isthmus-lab: no apt package lists; running apt-get update");
+            Commands.run(null, List.of("apt-get", "update", "-qq"), hint);
+            depends = Commands.run(null, List.of("apt-cache", "depends", "linux-image-amd64"), hint);
+        }
         Matcher m = Pattern.compile("Depends: (linux-image-[^\\s]+-amd64)").matcher(depends);
         if (!m.find()) {
             throw new LabException("apt-cache depends linux-image-amd64 names no kernel package:\n" + depends + hint);

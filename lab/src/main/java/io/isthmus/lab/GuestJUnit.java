@@ -201,8 +201,9 @@ public final class GuestJUnit {
                 status = tag.equals("skipped") ? GuestTestResult.Status.SKIPPED : GuestTestResult.Status.FAILED;
                 message = e.getAttribute("message");
                 detail = e.getTextContent().strip();
-                if (message.isEmpty() && status == GuestTestResult.Status.SKIPPED) {
-                    message = detail;
+                if (message.isEmpty()) {
+                    // Skips carry their reason only in the stack trace's first line.
+                    message = detail.lines().findFirst().orElse("");
                 }
                 break;
             }
