@@ -18,12 +18,12 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * A Debian kernel package ({@code linux-image-*-amd64}) unpacked into the lab's cache: its {@code vmlinuz}
+ * A Debian kernel package ({@code linux-image-*-amd64}) unpacked for an image build: its {@code vmlinuz}
  * and its modules, which the host never loads.
  *
  * <p>The {@code .deb} is fetched once with {@code apt-get download} (no installation) into
- * {@code <cache>/debs} and unpacked with {@code dpkg -x} into {@code <cache>/kernels/<package file name>};
- * after that the lab works offline. Immutable once made; safe to share between threads.
+ * {@code <cache>/debs}, and unpacked with {@code dpkg -x} only while an image is built; after the fetch the
+ * lab works offline. Immutable once made; safe to share between threads.
  */
 final class DebianKernel {
     private static final Pattern DEB = Pattern.compile("linux-image-(\\d[^_]*)-amd64_[^_]+_amd64\\.deb");
@@ -39,15 +39,15 @@ final class DebianKernel {
         this.modules = modules;
     }
 
-    /** The newest kernel package in the cache, fetching the current {@code linux-image-amd64} one if none. */
-    static DebianKernel obtain(Path cacheDir) {
+    /**
+     * The newest kernel package in {@code <cacheDir>/debs}, after fetching the current
+     * {@code linux-image-amd64} one there if there is none.
+     */
+    static Path obtainDeb(Path cacheDir) {
         try {
             Path debs = Files.createDirectories(cacheDir.resolve("debs"));
             Path deb = newestCached(debs);
-            if (deb == null) {
-                deb = download(debs);
-            }
-            return unpack(cacheDir, deb);
+            return deb != null ? deb : download(debs);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -105,16 +105,15 @@ final class DebianKernel {
         }
     }
 
-    private static DebianKernel unpack(Path cacheDir, Path deb) throws IOException {
+    /**
+     * Unpacks {@code deb} into {@code dir}, a private build directory: the unpacked tree is about 400 MB of
+     * which the lab uses a few, so it is not kept (unpacking again takes seconds).
+     */
+    static DebianKernel unpack(Path deb, Path dir) throws IOException {
         String name = deb.getFileName().toString();
-        Path dir = cacheDir.resolve("kernels").resolve(name.replaceAll("\\.deb$", ""));
-        if (!Files.isDirectory(dir)) {
-            Commands.require("dpkg", "dpkg");
-            Path tmp = Cache.tempSibling(dir);
-            Commands.run(null, List.of("dpkg", "-x", deb.toString(), tmp.toString()),
-                    "The kernel package " + deb + " may be damaged; delete it and run again to download it anew.");
-            Cache.publish(tmp, dir);
-        }
+        Commands.require("dpkg", "dpkg");
+        Commands.run(null, List.of("dpkg", "-x", deb.toString(), dir.toString()),
+                "The kernel package " + deb + " may be damaged; delete it and run again to download it anew.");
         Path vmlinuz;
         try (Stream<Path> s = Files.list(dir.resolve("boot"))) {
             vmlinuz = s.filter(p -> p.getFileName().toString().startsWith("vmlinuz-")).findFirst()

@@ -55,7 +55,7 @@ public record LabImage(Path kernel, Path initramfs, String key) {
     }
 
     private static LabImage build(LabConfig config) throws IOException {
-        DebianKernel kernel = DebianKernel.obtain(config.cacheDir());
+        Path deb = DebianKernel.obtainDeb(config.cacheDir());
         Path busybox = busybox();
         byte[] init = initScript();
         Path jlink = config.jdkHome().resolve("bin/jlink");
@@ -64,7 +64,7 @@ public record LabImage(Path kernel, Path initramfs, String key) {
                     + " from a full JDK 25. Set -Disthmus.lab.jdk=/usr/lib/jvm/temurin-25-jdk-amd64 (or run"
                     + " the build on that JDK, as bin/test does).");
         }
-        String key = new Cache.Key().add(FORMAT).add(kernel.debName()).addFile(busybox)
+        String key = new Cache.Key().add(FORMAT).add(deb.getFileName().toString()).addFile(busybox)
                 .addFile(config.jdkHome().resolve("release")).add(config.jdkHome().toString())
                 .add(String.join(",", config.jdkModules())).add(String.join(",", MODULES)).add(init).hex();
         Path dir = config.cacheDir().resolve("images").resolve(key);
@@ -76,6 +76,7 @@ public record LabImage(Path kernel, Path initramfs, String key) {
         System.err.println("isthmus-lab: building the guest image " + key + " in " + dir + " (once per input change)");
         Path tmp = Cache.tempSibling(dir);
         try {
+            DebianKernel kernel = DebianKernel.unpack(deb, tmp.resolve("kernel"));
             Path root = Files.createDirectories(tmp.resolve("root"));
             Files.createDirectories(root.resolve("bin"));
             Files.copy(busybox, root.resolve("bin/busybox"));
@@ -106,6 +107,7 @@ public record LabImage(Path kernel, Path initramfs, String key) {
                     "building the initramfs with cpio failed");
             Cache.deleteTree(root);
             Files.copy(kernel.vmlinuz(), tmp.resolve("vmlinuz"));
+            Cache.deleteTree(tmp.resolve("kernel"));
             Cache.publish(tmp, dir);
         } finally {
             Cache.deleteTree(tmp);
