@@ -4,7 +4,7 @@
  */
 module io.isthmus.lab {
     requires java.xml;
-    requires org.junit.jupiter.api;
+    requires transitive org.junit.jupiter.api;
 
     exports io.isthmus.lab;
 }

@@ -37,4 +37,11 @@ class QemuLabTest {
             assertTrue(e.getMessage().contains("last lines:"), e.getMessage());
         }
     }
+
+    @Test
+    void aMissingToolNamesTheDebianPackageToInstall() {
+        LabException e = assertThrows(LabException.class,
+                () -> Commands.require("qemu-system-nonexistent", "qemu-system-x86"));
+        assertTrue(e.getMessage().contains("apt-get install -y qemu-system-x86"), e.getMessage());
+    }
 }
