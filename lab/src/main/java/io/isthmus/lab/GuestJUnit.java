@@ -40,6 +40,7 @@ public final class GuestJUnit {
     private final Path launcherJar;
     private final List<Path> classpath;
     private final List<Path> scanRoots;
+    private LabRun lastRun;
 
     private GuestJUnit(QemuLab lab, Path launcherJar, List<Path> classpath, List<Path> scanRoots) {
         this.lab = lab;
@@ -131,6 +132,7 @@ public final class GuestJUnit {
                     + " " + selection
                     + " --reports-dir /mnt/lab/out/reports\n";
             LabRun run = lab.run(share, script);
+            lastRun = run;
             List<GuestTestResult> results = parseReports(run.outDir().resolve("reports"));
             if (results.isEmpty()) {
                 throw new LabException("the JUnit console launcher in the lab guest reported no tests (exit status "
@@ -141,6 +143,11 @@ public final class GuestJUnit {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The lab run behind the last {@link #run}'s results (its console and timings), or null before one. */
+    public LabRun lastRun() {
+        return lastRun;
     }
 
     /**

@@ -23,20 +23,22 @@ class LabSuiteTest {
         Path target = Path.of(System.getProperty("basedir", ".")).toAbsolutePath().resolve("target");
         Path runDir = target.resolve("lab-run");
         List<GuestTestResult> results;
+        LabRun run;
         try (QemuLab lab = QemuLab.create()) {
-            long start = System.nanoTime();
-            results = GuestJUnit.ofMavenBuild(lab, target).run(runDir);
-            double wall = (System.nanoTime() - start) / 1e9;
-            String timing = String.format("lab: %d guest tests, %.1f s from QEMU start to power-off (image %s)%n",
-                    results.size(), wall, lab.image().key());
+            GuestJUnit junit = GuestJUnit.ofMavenBuild(lab, target);
+            results = junit.run(runDir);
+            run = junit.lastRun();
+            String timing = String.format("lab: %d guest tests; QEMU start to power-off %.1f s wall;"
+                            + " guest uptime at READY %.1f s, at EXIT %.1f s (image %s, %d vCPU)%n",
+                    results.size(), run.wall().toMillis() / 1e3, run.readyAt(), run.exitAt(), lab.image().key(),
+                    lab.config().cpus());
             System.out.print(timing);
             Files.writeString(runDir.resolve("timing.txt"), timing);
         }
-        // The lab itself: it reached READY and reported the command's exit, which the console shows.
-        String console = Files.readString(runDir.resolve("share-console.log"));
+        String console = run.console();
         DynamicTest markers = DynamicTest.dynamicTest("lab guest reached READY and powered off", () -> {
-            assertNotNull(LabRun.uptimeOf(console, "ISTHMUS-LAB READY"), "no READY marker on the console");
-            assertNotNull(LabRun.uptimeOf(console, "ISTHMUS-LAB EXIT"), "no EXIT marker on the console");
+            assertNotNull(run.readyAt(), "no READY marker on the console");
+            assertNotNull(run.exitAt(), "no EXIT marker on the console");
             assertEquals(-1, console.indexOf("ISTHMUS-LAB WARN"), "a lab module failed to load:\n" + console);
         });
         return Stream.concat(Stream.of(markers), GuestJUnit.dynamicTests(results));
