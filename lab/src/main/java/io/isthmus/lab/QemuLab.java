@@ -21,10 +21,11 @@ import java.util.regex.Pattern;
  * <p>{@link #create} builds or reuses the cached {@link LabImage}; each {@link #run} boots the guest once,
  * runs a shell script inside it with a host directory shared at {@code /mnt/lab} over 9p, waits for the
  * guest to power off and returns the {@link LabRun}. A guest that does not power off within the configured
- * timeout is killed, and the failure carries the console's tail.
+ * timeout is killed, and the failure carries the console's tail. A guest that dies before it is ready (before
+ * any of the script ran: an emulated-machine boot flake) is booted once more before the run fails.
  *
  * <p>Lifetime: from {@link #create} to {@link #close()}, which kills a guest still running (say, when the
- * calling thread was interrupted). Not thread-safe: one run at a time per instance.
+ * calling thread was interrupted); close may be called from any thread. One run at a time per instance.
  */
 public final class QemuLab implements AutoCloseable {
     private static final Pattern EXIT = Pattern.compile("ISTHMUS-LAB EXIT (\\d+)");
@@ -42,7 +43,7 @@ public final class QemuLab implements AutoCloseable {
     private final LabConfig config;
     private final LabImage image;
     private final Path qemu;
-    private Process running;
+    private volatile Process running;
 
     private QemuLab(LabConfig config, LabImage image, Path qemu) {
         this.config = config;
