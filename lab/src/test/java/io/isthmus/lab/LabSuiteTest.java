@@ -40,6 +40,9 @@ class LabSuiteTest {
             assertNotNull(run.readyAt(), "no READY marker on the console");
             assertNotNull(run.exitAt(), "no EXIT marker on the console");
             assertEquals(-1, console.indexOf("ISTHMUS-LAB WARN"), "a lab module failed to load:\n" + console);
+            // The script's exit status comes back: the console launcher exits 1 when a test failed, else 0.
+            boolean allPassed = results.stream().noneMatch(r -> r.status() == GuestTestResult.Status.FAILED);
+            assertEquals(allPassed ? 0 : 1, run.exitStatus(), "exit status of the guest's console launcher");
         });
         return Stream.concat(Stream.of(markers), GuestJUnit.dynamicTests(results));
     }
