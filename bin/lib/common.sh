@@ -10,9 +10,10 @@ jdk_feature() {
     printf '%s' "$v"
 }
 
-# Sets JAVA_HOME to a JDK >= 25: $JAVA_HOME when it qualifies, else the newest under /usr/lib/jvm.
+# Sets JAVA_HOME to a JDK >= 25: $JAVA_HOME when it qualifies, else the newest under /usr/lib/jvm
+# ($ISTHMUS_JVM_DIR overrides that directory, for tests of this very search).
 find_jdk() {
-    local best="" bestv=0 d v
+    local best="" bestv=0 d v jvms=${ISTHMUS_JVM_DIR:-/usr/lib/jvm}
     if [ -n "${JAVA_HOME:-}" ]; then
         v=$(jdk_feature "$JAVA_HOME")
         if [ -n "$v" ] && [ "$v" -ge "$ISTHMUS_MIN_JDK" ]; then
@@ -20,7 +21,7 @@ find_jdk() {
             return 0
         fi
     fi
-    for d in /usr/lib/jvm/*; do
+    for d in "$jvms"/*; do
         [ -d "$d" ] && [ ! -L "$d" ] || continue
         v=$(jdk_feature "$d")
         if [ -n "$v" ] && [ "$v" -ge "$ISTHMUS_MIN_JDK" ] && [ "$v" -gt "$bestv" ]; then
@@ -28,7 +29,7 @@ find_jdk() {
         fi
     done
     if [ -z "$best" ]; then
-        echo "isthmus: no JDK $ISTHMUS_MIN_JDK or newer found (JAVA_HOME=${JAVA_HOME:-unset}, nothing suitable in /usr/lib/jvm)." >&2
+        echo "isthmus: no JDK $ISTHMUS_MIN_JDK or newer found (JAVA_HOME=${JAVA_HOME:-unset}, nothing suitable in $jvms)." >&2
         echo "isthmus: install one, e.g. Eclipse Temurin's temurin-25-jdk package (it lands in /usr/lib/jvm/temurin-25-jdk-amd64)," >&2
         echo "isthmus: or point JAVA_HOME at a JDK 25 installation." >&2
         exit 1

@@ -1,0 +1,521 @@
+package io.isthmus.sched;
+
+import io.isthmus.sched.engine.GpuEngine;
+import io.isthmus.sched.jfr.DecisionEvent;
+import io.isthmus.sched.jfr.SliceEvent;
+import io.isthmus.sched.policy.Policies;
+import io.isthmus.sched.policy.SchedulingPolicy;
+import java.util.Arrays;
+import org.jctools.queues.atomic.MpscAtomicArrayQueue;
+
+/**
+ * Shares one {@link GpuEngine} among vGPUs: takes submissions from any thread, and on its own thread grants the engine
+ * to one vGPU at a time for a slice chosen by its {@link SchedulingPolicy}, enforcing per-vGPU caps (maximum share)
+ * and reservations (minimum share) on top.
+ *
+ * <p>Per decision: new work is learned from a doorbell queue (a vGPU rings it when its queue goes from empty to not),
+ * capped vGPUs whose budget has refilled are released, a reservation that has fallen behind may take the turn, else
+ * the policy picks; the picked vGPU runs items until its slice is used (the last one may overrun; the policy charges
+ * it). Nothing here allocates per decision or per item, with JFR off or on.
+ *
+ * <p>Caps are token buckets filled at cap × elapsed engine time (up to {@link #CAP_WINDOW_NANOS} × cap); a vGPU whose
+ * bucket is empty is held back until it refills, and under the non-work-conserving policies its turns stay idle.
+ * Reservations are credit accrued at reservation × elapsed time while the vGPU has work (up to
+ * {@link #CAP_WINDOW_NANOS} × reservation); a vGPU with credit takes the next turn. Reservation and cap checks cost
+ * O(vGPUs with a reservation) and O(vGPUs held back) per decision, nothing when there are none.
+ *
+ * <p>Lifetime: as long as its engine. Thread-safety: {@link VGpu#submit} from any thread; everything else (join,
+ * leave, reweight, run) from one thread, the scheduler's.
+ */
+public final class GpuScheduler {
+    /** How much unused cap or reservation a vGPU may bank: this much engine time times its share. */
+    public static final long CAP_WINDOW_NANOS = 100_000_000L;
+    /** Default per-vGPU submission queue capacity. */
+    public static final int DEFAULT_QUEUE_CAPACITY = 256;
+
+    private final SchedulerConfig config;
+    private final GpuEngine engine;
+    private final SchedulingPolicy policy;
+    private final int queueCapacity;
+    private final VGpu[] table;
+    private final int[] freeIds;
+    private int freeCount;
+    private final MpscAtomicArrayQueue<VGpu> doorbell;
+    private SchedListener[] listeners = new SchedListener[0];
+
+    private final VGpu[] reserved, throttled;
+    private int reservedCount, throttledCount;
+    private long nextRelease = Long.MAX_VALUE;
+    private double reservedTotal;
+
+    private int current = -1;
+    private int backloggedCount, joinedCount;
+    private long decisions, contextSwitches, idleNanos, switchNanos, busyNanos;
+
+    /** A scheduler for {@code config} over {@code engine}, with the policy the configuration names. */
+    public GpuScheduler(SchedulerConfig config, GpuEngine engine) {
+        this(config, engine, Policies.create(config), DEFAULT_QUEUE_CAPACITY);
+    }
+
+    /**
+     * A scheduler with an explicit policy (the benchmarks' baseline) and queue capacity.
+     *
+     * @param queueCapacity per-vGPU submission queue capacity (rounded up to a power of two by JCTools)
+     */
+    public GpuScheduler(SchedulerConfig config, GpuEngine engine, SchedulingPolicy policy, int queueCapacity) {
+        if (queueCapacity < 2) {
+            throw new ConfigurationException("queue capacity " + queueCapacity + " is too small; use 2 or more");
+        }
+        this.config = config;
+        this.engine = engine;
+        this.policy = policy;
+        this.queueCapacity = queueCapacity;
+        int n = config.maxVGpus();
+        table = new VGpu[n];
+        freeIds = new int[n];
+        for (int i = 0; i < n; i++) {
+            freeIds[i] = n - 1 - i;
+        }
+        freeCount = n;
+        // At most one doorbell is outstanding per VGpu object; left ones may still ring once (their work is returned).
+        doorbell = new MpscAtomicArrayQueue<>(Math.max(16, 2 * n + 16));
+        reserved = new VGpu[n];
+        throttled = new VGpu[n];
+    }
+
+    /** @return its configuration */
+    public SchedulerConfig config() {
+        return config;
+    }
+
+    /** @return its engine */
+    public GpuEngine engine() {
+        return engine;
+    }
+
+    /** @return its policy (for inspection; drive it only through this scheduler) */
+    public SchedulingPolicy policy() {
+        return policy;
+    }
+
+    /** Adds a listener; called on the scheduler's thread. */
+    public void addListener(SchedListener l) {
+        listeners = Arrays.copyOf(listeners, listeners.length + 1);
+        listeners[listeners.length - 1] = l;
+    }
+
+    /**
+     * A vGPU joins, with no work yet.
+     *
+     * @param completion where its items go when completed or returned
+     * @return its handle, for submitting work
+     * @throws ConfigurationException when the engine is full or reservations would add up past 100 %
+     */
+    public VGpu join(VGpuConfig vc, Completion completion) {
+        if (freeCount == 0) {
+            throw new ConfigurationException("the engine is full: it already has " + config.maxVGpus()
+                    + " vGPUs (maxVGpus); raise maxVGpus or remove a vGPU first");
+        }
+        checkReservations(vc.reservation(), 0);
+        int id = freeIds[--freeCount];
+        VGpu g = new VGpu(id, this, queueCapacity, completion, vc);
+        table[id] = g;
+        long now = engine.now();
+        initShares(g, now);
+        joinedCount++;
+        policy.join(id, vc.weight(), vc.latency());
+        for (SchedListener l : listeners) {
+            l.joined(id, vc, now);
+        }
+        return g;
+    }
+
+    private void checkReservations(double adding, double removing) {
+        double total = reservedTotal - removing + adding;
+        if (total > 1.0 + 1e-9) {
+            throw new ConfigurationException(String.format(java.util.Locale.ROOT,
+                    "reservations would add up to %.1f %% (%.1f %% asked on top of %.1f %% already reserved); minimum"
+                            + " shares must add up to 100 %% or less: lower a reservation",
+                    total * 100, adding * 100, (reservedTotal - removing) * 100));
+        }
+    }
+
+    private void initShares(VGpu g, long now) {
+        VGpuConfig vc = g.config;
+        g.capBudget = 0;
+        g.capLast = now;
+        g.capBurst = Math.max((long) (vc.cap() * CAP_WINDOW_NANOS), 1);
+        g.resCredit = 0;
+        g.resLast = now;
+        g.resBurst = (long) (vc.reservation() * CAP_WINDOW_NANOS);
+        if (vc.reservation() > 0) {
+            reserved[reservedCount++] = g;
+            reservedTotal += vc.reservation();
+        }
+    }
+
+    /**
+     * Changes a vGPU's weight (and cap, reservation, latency class) while it runs; what it is owed or owes is kept.
+     *
+     * @throws ConfigurationException when reservations would add up past 100 %
+     */
+    public void reconfigure(VGpu g, VGpuConfig vc) {
+        checkLive(g);
+        checkReservations(vc.reservation(), g.config.reservation());
+        dropReservation(g);
+        int oldWeight = g.config.weight();
+        boolean latencyChanged = vc.latency() != g.config.latency();
+        g.config = vc;
+        initShares(g, engine.now());
+        if (latencyChanged) {
+            boolean was = g.backlogged && !g.throttled;
+            if (was) {
+                policy.drained(g.id);
+            }
+            policy.leave(g.id);
+            policy.join(g.id, vc.weight(), vc.latency());
+            if (was) {
+                policy.backlogged(g.id);
+            }
+        } else if (oldWeight != vc.weight()) {
+            policy.reweight(g.id, vc.weight());
+        }
+    }
+
+    /** Changes a vGPU's weight while it runs. @see #reconfigure */
+    public void reweight(VGpu g, int weight) {
+        reconfigure(g, g.config.withWeight(weight));
+    }
+
+    /**
+     * A vGPU leaves. Its queued work is never dropped: with {@link LeaveMode#DRAIN} it keeps its turns until its queue
+     * is empty, with {@link LeaveMode#RETURN} every queued item goes back to its {@link Completion} as
+     * {@link WorkStatus#RETURNED} now. Either way it refuses new submissions from now on.
+     */
+    public void leave(VGpu g, LeaveMode mode) {
+        checkLive(g);
+        g.closed = true;
+        drainDoorbell(engine.now());
+        if (mode == LeaveMode.RETURN || !g.backlogged) {
+            remove(g);
+            returnQueued(g);
+        } else {
+            g.leaving = true;
+        }
+    }
+
+    private void checkLive(VGpu g) {
+        if (g.scheduler != this || g.gone || table[g.id] != g) {
+            throw new IllegalStateException(g + " is not on this engine (it left, or belongs to another scheduler)");
+        }
+    }
+
+    private void remove(VGpu g) {
+        if (g.backlogged) {
+            g.backlogged = false;
+            backloggedCount--;
+            policy.drained(g.id);
+        }
+        if (g.throttled) {
+            unthrottleEntry(g);
+        }
+        dropReservation(g);
+        policy.leave(g.id);
+        table[g.id] = null;
+        freeIds[freeCount++] = g.id;
+        g.gone = true;
+        joinedCount--;
+        if (current == g.id) {
+            current = -1;
+        }
+        for (SchedListener l : listeners) {
+            l.left(g.id, engine.now());
+        }
+    }
+
+    private void dropReservation(VGpu g) {
+        for (int i = 0; i < reservedCount; i++) {
+            if (reserved[i] == g) {
+                reserved[i] = reserved[--reservedCount];
+                reserved[reservedCount] = null;
+                reservedTotal -= g.config.reservation();
+                return;
+            }
+        }
+    }
+
+    private void returnQueued(VGpu g) {
+        WorkItem it;
+        while ((it = g.queue.poll()) != null) {
+            it.status = WorkStatus.RETURNED;
+            it.completedNanos = engine.now();
+            g.decrementPending();
+            g.completion.done(it);
+        }
+    }
+
+    void ring(VGpu g) {
+        while (!doorbell.offer(g)) {
+            Thread.onSpinWait(); // cannot happen with one doorbell per VGpu, but never lose one
+        }
+    }
+
+    /** Runs the engine until its clock reaches {@code endNanos} (the last slice may end later). */
+    public void runUntil(long endNanos) {
+        while (engine.now() < endNanos) {
+            step(endNanos);
+        }
+    }
+
+    /** One decision and what follows from it: a slice, an idle turn, or idling until work (at most to {@code end}). */
+    public void step(long end) {
+        final GpuEngine e = engine;
+        long now = e.now();
+        drainDoorbell(now);
+        if (throttledCount > 0 && now - nextRelease >= 0) {
+            releaseThrottled(now);
+        }
+        int v = reservedCount > 0 ? reservationPick(now) : SchedulingPolicy.NONE;
+        boolean byReservation = v >= 0;
+        if (!byReservation) {
+            v = policy.pick();
+        }
+        decisions++;
+        DecisionEvent de = new DecisionEvent();
+        if (de.isEnabled()) {
+            de.vgpu = v;
+            de.engineTime = now;
+            de.reservation = byReservation;
+            de.backlogged = backloggedCount;
+            de.commit();
+        }
+        if (v == SchedulingPolicy.NONE) {
+            e.idleUntil(Math.min(end, nextRelease));
+            noteIdle(now, e.now(), SchedListener.IDLE_NO_WORK, -1);
+            return;
+        }
+        long granted = policy.grant(v);
+        if (v == SchedulingPolicy.IDLE_SLOT) {
+            idleFor(now, granted, SchedListener.IDLE_EMPTY_SLOT, -1);
+            return;
+        }
+        VGpu g = table[v];
+        if (!g.backlogged || g.throttled) {
+            // Non-work-conserving: this vGPU's turn is its own, work or not.
+            idleFor(now, granted, SchedListener.IDLE_RESERVED_TURN, v);
+            policy.charge(v, granted);
+            return;
+        }
+        if (granted <= 0) {
+            policy.charge(v, 0); // the whole turn goes to repaying an overrun
+            return;
+        }
+        if (v != current) {
+            long cost = e.switchContext(current, v);
+            contextSwitches++;
+            switchNanos += cost;
+            for (SchedListener l : listeners) {
+                l.contextSwitch(current, v, now, cost);
+            }
+            current = v;
+        }
+        long start = e.now();
+        long ran = 0;
+        int items = 0;
+        boolean empty = false;
+        do {
+            WorkItem it = g.queue.poll();
+            if (it == null) {
+                break; // unreachable: pending > 0 means an item was offered before it was counted
+            }
+            long t = e.now();
+            it.startedNanos = t;
+            for (SchedListener l : listeners) {
+                l.itemStarted(v, t - it.submittedNanos);
+            }
+            ran += e.execute(it);
+            items++;
+            it.completedNanos = e.now();
+            it.status = WorkStatus.COMPLETED;
+            g.completion.done(it);
+            if (g.decrementPending() == 0) {
+                empty = true;
+            }
+        } while (!empty && ran < granted);
+        long endT = e.now();
+        busyNanos += ran;
+        policy.charge(v, ran);
+        if (g.config.reservation() > 0) {
+            g.resCredit -= ran;
+        }
+        if (g.config.cap() < 1.0) {
+            refillCap(g, endT);
+            g.capBudget -= ran;
+            if (g.capBudget < 0) {
+                throttle(g, endT);
+            }
+        }
+        if (empty) {
+            g.backlogged = false;
+            backloggedCount--;
+            policy.drained(v);
+            if (g.leaving) {
+                remove(g);
+                returnQueued(g); // anything submitted in a race with the close
+            }
+        }
+        SliceEvent se = new SliceEvent();
+        if (se.isEnabled()) {
+            se.vgpu = v;
+            se.engineStart = start;
+            se.granted = granted;
+            se.ran = ran;
+            se.items = items;
+            se.commit();
+        }
+        for (SchedListener l : listeners) {
+            l.slice(v, start, endT, granted, items);
+        }
+    }
+
+    private void idleFor(long now, long length, int reason, int v) {
+        long until = now + length;
+        while (engine.now() < until) {
+            engine.idleUntil(until);
+        }
+        noteIdle(now, engine.now(), reason, v);
+    }
+
+    private void noteIdle(long from, long to, int reason, int v) {
+        if (to > from) {
+            idleNanos += to - from;
+            for (SchedListener l : listeners) {
+                l.idle(from, to, reason, v);
+            }
+        }
+    }
+
+    private void drainDoorbell(long now) {
+        VGpu g;
+        while ((g = doorbell.poll()) != null) {
+            if (g.gone) {
+                returnQueued(g); // submitted in a race with leave(): hand it back, never drop it
+                continue;
+            }
+            if (!g.backlogged) {
+                g.backlogged = true;
+                backloggedCount++;
+                g.resLast = now;
+                if (!g.throttled) {
+                    policy.backlogged(g.id);
+                }
+            }
+        }
+    }
+
+    private int reservationPick(long now) {
+        VGpu best = null;
+        long bestCredit = 0;
+        for (int i = 0; i < reservedCount; i++) {
+            VGpu g = reserved[i];
+            if (g.backlogged) {
+                long c = Math.min(g.resBurst, g.resCredit + (long) ((now - g.resLast) * g.config.reservation()));
+                g.resCredit = c;
+                if (!g.throttled && c > bestCredit) {
+                    best = g;
+                    bestCredit = c;
+                }
+            } else if (g.resCredit > 0) {
+                g.resCredit = 0; // no banking while idle: a reservation is a share of the time it has work
+            }
+            g.resLast = now;
+        }
+        return best == null ? SchedulingPolicy.NONE : best.id;
+    }
+
+    private void refillCap(VGpu g, long now) {
+        g.capBudget = Math.min(g.capBurst, g.capBudget + (long) ((now - g.capLast) * g.config.cap()));
+        g.capLast = now;
+    }
+
+    private void throttle(VGpu g, long now) {
+        g.throttled = true;
+        g.releaseAt = now + (long) Math.ceil(-g.capBudget / g.config.cap());
+        throttled[throttledCount++] = g;
+        nextRelease = Math.min(nextRelease, g.releaseAt);
+        if (g.backlogged) {
+            policy.drained(g.id);
+        }
+    }
+
+    private void releaseThrottled(long now) {
+        long next = Long.MAX_VALUE;
+        for (int i = 0; i < throttledCount; ) {
+            VGpu g = throttled[i];
+            if (now - g.releaseAt >= 0) {
+                throttled[i] = throttled[--throttledCount];
+                throttled[throttledCount] = null;
+                g.throttled = false;
+                refillCap(g, now);
+                if (g.backlogged) {
+                    policy.backlogged(g.id);
+                }
+            } else {
+                next = Math.min(next, g.releaseAt);
+                i++;
+            }
+        }
+        nextRelease = next;
+    }
+
+    private void unthrottleEntry(VGpu g) {
+        for (int i = 0; i < throttledCount; i++) {
+            if (throttled[i] == g) {
+                throttled[i] = throttled[--throttledCount];
+                throttled[throttledCount] = null;
+                break;
+            }
+        }
+        g.throttled = false;
+    }
+
+    /** @return the vGPU with id {@code id}, or null */
+    public VGpu vgpu(int id) {
+        return table[id];
+    }
+
+    /** @return vGPUs joined */
+    public int joinedCount() {
+        return joinedCount;
+    }
+
+    /** @return vGPUs with work, as the scheduler last learned */
+    public int backloggedCount() {
+        return backloggedCount;
+    }
+
+    /** @return decisions made */
+    public long decisions() {
+        return decisions;
+    }
+
+    /** @return context switches */
+    public long contextSwitches() {
+        return contextSwitches;
+    }
+
+    /** @return engine time spent idle, ns */
+    public long idleNanos() {
+        return idleNanos;
+    }
+
+    /** @return engine time spent running items, ns */
+    public long busyNanos() {
+        return busyNanos;
+    }
+
+    /** @return engine time spent switching contexts, ns */
+    public long switchNanos() {
+        return switchNanos;
+    }
+}

@@ -1,0 +1,2 @@
+/** {@code isthmus sched}: the command line (picocli). */
+package io.isthmus.sched.cli;

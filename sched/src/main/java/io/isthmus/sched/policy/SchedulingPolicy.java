@@ -1,0 +1,52 @@
+package io.isthmus.sched.policy;
+
+import io.isthmus.sched.LatencyClass;
+
+/**
+ * Decides which vGPU gets the engine next and for how long. vGPUs are dense ids {@code 0 .. capacity()-1}.
+ *
+ * <p>The protocol per turn: {@link #pick()}, then {@link #grant(int)} for the vGPU picked, then {@link #charge(int, long)}
+ * with the engine time it actually used (which exceeds the grant when its last item overran). {@link #backlogged} and
+ * {@link #drained} report a vGPU gaining or losing work. Decisions allocate nothing.
+ *
+ * <p>Thread-safety: none; one thread (the scheduler's) drives a policy.
+ */
+public interface SchedulingPolicy {
+    /** {@link #pick()}: nobody to run; the engine may idle until work arrives. */
+    int NONE = -1;
+    /** {@link #pick()}: the turn of an empty fixed-share slot; the engine idles for {@code grant(IDLE_SLOT)}. */
+    int IDLE_SLOT = -2;
+
+    /** @return the number of vGPU ids this policy has room for */
+    int capacity();
+
+    /** @return whether another vGPU gets the engine when the one whose turn it is has no work */
+    boolean workConserving();
+
+    /** vGPU {@code v} joins, without work. */
+    void join(int v, int weight, LatencyClass latency);
+
+    /** vGPU {@code v} leaves; it is drained first if it had work. */
+    void leave(int v);
+
+    /** vGPU {@code v}'s weight changes; what it is owed or owes is kept. */
+    void reweight(int v, int weight);
+
+    /** vGPU {@code v} now has work. */
+    void backlogged(int v);
+
+    /** vGPU {@code v} has no work left (or is capped for a while). */
+    void drained(int v);
+
+    /**
+     * @return the next vGPU to run; for non-work-conserving policies possibly one without work (its turn then stays
+     *     idle), {@link #IDLE_SLOT} or {@link #NONE}
+     */
+    int pick();
+
+    /** @return the slice granted to {@code v} (or to {@link #IDLE_SLOT}) for this turn, in ns, possibly 0 */
+    long grant(int v);
+
+    /** {@code v} used the engine for {@code ranNanos} during its turn (or a reservation's extra turn). */
+    void charge(int v, long ranNanos);
+}
