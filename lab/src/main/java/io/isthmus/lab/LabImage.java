@@ -1,0 +1,170 @@
+package io.isthmus.lab;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The lab's boot files, built once and cached: a Debian kernel and an uncompressed initramfs holding
+ * busybox-static (as {@code /bin/busybox} and, after {@code --install}, every applet), the kernel modules the
+ * lab loads ({@link #MODULES} and their dependencies, in load order), a jlink'd JDK 25 runtime at {@code /jdk}
+ * with the shared libraries it needs, and the lab's {@code /init}.
+ *
+ * <p>The jars under test are not in the image: they reach the guest through the 9p share of each run, so the
+ * image (about 75 MB, a few seconds to build) is rebuilt only when one of its inputs changes. The cache key
+ * hashes every input: the kernel package's name, busybox's bytes, the JDK's release file and module list, the
+ * init script and {@link #FORMAT}.
+ *
+ * <p>Immutable once made; safe to share between threads.
+ *
+ * @param kernel    the kernel to pass to QEMU's {@code -kernel}
+ * @param initramfs the newc cpio archive to pass to {@code -initrd}
+ * @param key       the cache key the files live under
+ */
+public record LabImage(Path kernel, Path initramfs, String key) {
+    /** Bump when the image layout changes in a way its inputs do not show. */
+    private static final String FORMAT = "isthmus-lab-image-1";
+
+    /**
+     * The modules the guest loads: VFIO with the type1 IOMMU backend and vfio-pci; KVM for AMD (QEMU's
+     * {@code -cpu max} under TCG emulates SVM with nested paging); virtio-pci and 9p for the share.
+     */
+    public static final List<String> MODULES = List.of(
+            "virtio_pci", "9pnet_virtio", "9p",
+            "vfio", "vfio_iommu_type1", "vfio_pci",
+            "kvm", "kvm_amd");
+
+    private static final Pattern LDD_PATH = Pattern.compile("(?:=>\\s*)?(/\\S+)\\s+\\(0x");
+
+    /** The image for {@code config}, built on first use. */
+    public static LabImage obtain(LabConfig config) {
+        try {
+            return build(config);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static LabImage build(LabConfig config) throws IOException {
+        Path deb = DebianKernel.obtainDeb(config.cacheDir());
+        Path busybox = busybox();
+        byte[] init = initScript();
+        Path jlink = config.jdkHome().resolve("bin/jlink");
+        if (!Files.isExecutable(jlink)) {
+            throw new LabException("no jlink in " + config.jdkHome() + ": the lab jlinks the guest's Java runtime"
+                    + " from a full JDK 25. Set -Disthmus.lab.jdk=/usr/lib/jvm/temurin-25-jdk-amd64 (or run"
+                    + " the build on that JDK, as bin/test does).");
+        }
+        String key = new Cache.Key().add(FORMAT).add(deb.getFileName().toString()).addFile(busybox)
+                .addFile(config.jdkHome().resolve("release")).add(config.jdkHome().toString())
+                .add(String.join(",", config.jdkModules())).add(String.join(",", MODULES)).add(init).hex();
+        Path dir = config.cacheDir().resolve("images").resolve(key);
+        LabImage image = new LabImage(dir.resolve("vmlinuz"), dir.resolve("initramfs.cpio"), key);
+        if (Files.isRegularFile(image.initramfs())) {
+            return image;
+        }
+
+        System.err.println("isthmus-lab: building the guest image " + key + " in " + dir + " (once per input change)");
+        Path tmp = Cache.tempSibling(dir);
+        try {
+            DebianKernel kernel = DebianKernel.unpack(deb, tmp.resolve("kernel"));
+            Path root = Files.createDirectories(tmp.resolve("root"));
+            Files.createDirectories(root.resolve("bin"));
+            Files.copy(busybox, root.resolve("bin/busybox"));
+            Files.write(root.resolve("init"), init);
+            root.resolve("init").toFile().setExecutable(true, false);
+            root.resolve("bin/busybox").toFile().setExecutable(true, false);
+
+            Path modDir = Files.createDirectories(root.resolve("lib/modules"));
+            List<String> order = new ArrayList<>();
+            for (Path ko : kernel.loadOrder(MODULES)) {
+                Files.copy(ko, modDir.resolve(ko.getFileName()));
+                order.add(ko.getFileName().toString());
+            }
+            Files.write(modDir.resolve("load-order"), order);
+
+            Path jdk = root.resolve("jdk");
+            Commands.run(null, List.of(jlink.toString(), "--add-modules", String.join(",", config.jdkModules()),
+                    "--strip-debug", "--no-man-pages", "--no-header-files", "--compress=zip-6",
+                    "--generate-cds-archive", "--output", jdk.toString()),
+                    "jlink of the guest runtime failed; check that " + config.jdkHome() + " is a full JDK 25.");
+            // The guest heap is far below 32 GiB, so the JVM never maps the archive for uncompressed oops.
+            Files.deleteIfExists(jdk.resolve("lib/server/classes_nocoops.jsa"));
+            copySharedLibraries(jdk, root);
+
+            Commands.require("cpio", "cpio");
+            Commands.run(root, List.of("sh", "-c",
+                    "find . -print0 | LC_ALL=C sort -z | cpio -0 -o -H newc -R 0:0 --quiet > ../initramfs.cpio"),
+                    "building the initramfs with cpio failed");
+            Cache.deleteTree(root);
+            Files.copy(kernel.vmlinuz(), tmp.resolve("vmlinuz"));
+            Cache.deleteTree(tmp.resolve("kernel"));
+            Cache.publish(tmp, dir);
+        } finally {
+            Cache.deleteTree(tmp);
+        }
+        return image;
+    }
+
+    /** Debian's busybox-static: a static busybox is what a bare initramfs can run as PID 1. */
+    private static Path busybox() throws IOException {
+        Path busybox = Path.of(System.getProperty("isthmus.lab.busybox", "/bin/busybox"));
+        String hint = "Install Debian's busybox-static package: sudo apt-get install -y busybox-static"
+                + " (bin/test installs it when run as root).";
+        if (!Files.isRegularFile(busybox)) {
+            throw new LabException(busybox + " not found. " + hint);
+        }
+        // A dynamic executable names its loader in PT_INTERP, which lies within the first page.
+        byte[] head;
+        try (InputStream in = Files.newInputStream(busybox)) {
+            head = in.readNBytes(4096);
+        }
+        if (new String(head, StandardCharsets.ISO_8859_1).contains("/ld-linux")) {
+            throw new LabException(busybox + " is dynamically linked (Debian's busybox package). " + hint);
+        }
+        return busybox;
+    }
+
+    private static byte[] initScript() throws IOException {
+        try (InputStream in = LabImage.class.getResourceAsStream("init")) {
+            if (in == null) {
+                throw new LabException("the lab's init script is missing from its jar (io/isthmus/lab/init)");
+            }
+            return in.readAllBytes();
+        }
+    }
+
+    /** Copies what {@code ldd} says the runtime's executables and libraries load, at the same paths. */
+    private static void copySharedLibraries(Path jdk, Path root) throws IOException {
+        List<String> command = new ArrayList<>(List.of("ldd"));
+        try (Stream<Path> s = Files.walk(jdk)) {
+            s.filter(p -> Files.isRegularFile(p) && (p.toString().endsWith(".so") || p.getParent().endsWith("bin")))
+                    .forEach(p -> command.add(p.toString()));
+        }
+        String out = Commands.run(null, command, "ldd could not list the guest runtime's shared libraries");
+        TreeSet<String> libs = new TreeSet<>();
+        Matcher m = LDD_PATH.matcher(out);
+        while (m.find()) {
+            String lib = m.group(1);
+            if (!lib.startsWith(jdk.toString())) {
+                libs.add(lib);
+            }
+        }
+        for (String lib : libs) {
+            Path target = root.resolve(lib.substring(1));
+            Files.createDirectories(target.getParent());
+            if (!Files.exists(target)) {
+                Files.copy(Path.of(lib), target); // follows symlinks: the guest gets the real file at this name
+            }
+        }
+    }
+}
