@@ -25,6 +25,7 @@ public final class WeightedFairPolicy implements SchedulingPolicy {
     private static final int VT_SHIFT = 16;
     private static final long ONE = 1L << 32;
     private static final int GROUPS = 2 * VGpuConfig.MAX_WEIGHT;
+    private static final long INELIGIBLE = 1L << 61;
 
     private final SchedulerConfig config;
     private final int capacity;
@@ -182,23 +183,21 @@ public final class WeightedFairPolicy implements SchedulingPolicy {
         }
         final long[] hs = activeHeadS, rq = activeReq;
         final long vt = vnow;
-        int best = -1, earliest = 0;
-        long bestDeadline = 0, earliestStart = hs[0];
+        // One branch-free pass: eligible buckets (S <= V) rank by virtual deadline relative to V; ineligible ones rank
+        // after every eligible one, by start (rounding can leave nobody exactly eligible; then the one closest to
+        // eligibility runs). Keys are relative to V, so wrapped virtual times compare correctly.
+        int best = 0;
+        long bestKey = Long.MAX_VALUE;
         for (int i = 0; i < n; i++) {
-            long s = hs[i];
-            if (s - vt <= 0) {
-                long d = s + rq[i];
-                if (best < 0 || d - bestDeadline < 0) {
-                    best = i;
-                    bestDeadline = d;
-                }
-            } else if (s - earliestStart < 0) {
-                earliest = i;
-                earliestStart = s;
+            long diff = hs[i] - vt;
+            long eligible = (diff - 1) >> 63; // all ones when diff <= 0
+            long key = (eligible & (diff + rq[i])) | (~eligible & (INELIGIBLE + diff));
+            if (key < bestKey) {
+                bestKey = key;
+                best = i;
             }
         }
-        // Rounding can leave nobody exactly eligible; then the one closest to eligibility runs.
-        return head[activeGroup[best >= 0 ? best : earliest]];
+        return head[activeGroup[best]];
     }
 
     private long request(int v) {
