@@ -127,6 +127,34 @@ public class SchedSubmitBenchmark {
     private static void schedule(Engine e, Decisions d) {
         long before = e.scheduler.busyNanos();
         e.scheduler.step(Long.MAX_VALUE);
-        d.ran += e.scheduler.busyNanos() - before; // items of 1 ns each: engine ns = items run
+        long ran = e.scheduler.busyNanos() - before; // items of 1 ns each: engine ns = items run
+        d.ran += ran;
+        if (ran == 0) {
+            Thread.yield(); // idle: a real engine would block on the doorbell; give the producers the CPU
+        }
+    }
+
+    /** One thread, no contention: the cost of submitting one item and having the scheduler take and run it. */
+    @State(Scope.Thread)
+    public static class Alone {
+        GpuScheduler scheduler;
+        VGpu vgpu;
+        final WorkItem item = new WorkItem(1);
+
+        @Setup(Level.Trial)
+        public void setup() {
+            SchedulerConfig config = SchedulerConfig.of(Policy.BEST_EFFORT, 2);
+            scheduler = new GpuScheduler(config, new SimulatedEngine(0), Policies.create(config), 1024);
+            vgpu = scheduler.join(VGpuConfig.DEFAULT, Completion.NONE);
+        }
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.NANOSECONDS)
+    public long submitAndRunOneUncontended(Alone a) {
+        a.vgpu.submit(a.item, 0L);
+        a.scheduler.step(Long.MAX_VALUE);
+        return a.scheduler.busyNanos();
     }
 }
