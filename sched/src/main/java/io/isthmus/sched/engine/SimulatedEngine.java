@@ -54,6 +54,9 @@ public final class SimulatedEngine implements GpuEngine {
         if (arrivals != null) {
             t = Math.min(t, arrivals.nextArrivalNanos());
         }
+        if (t == Long.MAX_VALUE) {
+            return; // nothing will arrive on the virtual clock: work can only come from another thread, so do not jump
+        }
         if (t > clock) {
             clock = t;
         }
