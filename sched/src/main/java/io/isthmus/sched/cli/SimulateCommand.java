@@ -67,11 +67,11 @@ final class SimulateCommand implements Callable<Integer> {
     int maxVGpus;
 
     @Option(names = "--caps", defaultValue = "", paramLabel = "I=PCT[,...]",
-            description = "maximum shares, e.g. 0=30%,2=50%")
+            description = "maximum shares, e.g. 0=30%%,2=50%%")
     String caps;
 
     @Option(names = "--reservations", defaultValue = "", paramLabel = "I=PCT[,...]",
-            description = "minimum shares, e.g. 1=25%")
+            description = "minimum shares, e.g. 1=25%%")
     String reservations;
 
     @Option(names = "--interactive", defaultValue = "", paramLabel = "I[,...]",
