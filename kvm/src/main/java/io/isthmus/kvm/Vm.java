@@ -23,7 +23,6 @@ import io.isthmus.sys.Errno;
 import io.isthmus.sys.EventFd;
 import io.isthmus.sys.Fd;
 import io.isthmus.sys.KvmIoctl;
-import io.isthmus.sys.Libc;
 import io.isthmus.sys.NativeException;
 
 /**
@@ -374,9 +373,5 @@ public final class Vm implements AutoCloseable {
     @Override
     public String toString() {
         return "Vm(" + fd + ")";
-    }
-
-    static long pageSize() {
-        return Libc.pageSize();
     }
 }
