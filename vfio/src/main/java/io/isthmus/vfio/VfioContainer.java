@@ -61,12 +61,9 @@ public final class VfioContainer implements AutoCloseable {
         String path = devVfio + "/vfio";
         int r = sys.open(path);
         if (r < 0) {
-            VfioException e = VfioException.kernel(OPEN_CONTAINER, "open " + path, r);
-            if (-r == io.isthmus.sys.Errno.ENOENT) {
-                throw new VfioException(OPEN_CONTAINER, path + " does not exist: load the vfio and vfio-pci"
-                        + " modules (modprobe vfio-pci) on a machine with an IOMMU (intel_iommu=on / amd_iommu=on)");
-            }
-            throw e;
+            throw VfioException.kernel(OPEN_CONTAINER, "open " + path, r, -r == io.isthmus.sys.Errno.ENOENT
+                    ? path + " does not exist: load the vfio and vfio-pci modules (modprobe vfio-pci) on a machine"
+                    + " with an IOMMU (intel_iommu=on / amd_iommu=on)" : null);
         }
         KernelFd fd = new KernelFd(sys, r, path);
         try {

@@ -28,6 +28,18 @@ public final class VfioException extends RuntimeException {
         return new VfioException(step, cause.getMessage(), cause, -negErrno);
     }
 
+    /**
+     * A failure of {@code step} reported by the kernel, explained by {@code hint} (what it means, how to fix it);
+     * the errno and the failed call stay in the message and the cause.
+     */
+    public static VfioException kernel(Step step, String what, int negErrno, String hint) {
+        if (hint == null) {
+            return kernel(step, what, negErrno);
+        }
+        NativeException cause = new NativeException(what, -negErrno);
+        return new VfioException(step, hint + " (" + cause.getMessage() + ")", cause, -negErrno);
+    }
+
     /** A failure of {@code step} found by Isthmus itself (no errno). */
     public VfioException(Step step, String message) {
         this(step, message, null, 0);

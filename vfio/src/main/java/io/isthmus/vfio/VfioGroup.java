@@ -52,8 +52,7 @@ public final class VfioGroup implements AutoCloseable {
                 case Errno.EACCES, Errno.EPERM -> path + ": permission denied; run as root or chown the node";
                 default -> null;
             };
-            VfioException e = VfioException.kernel(OPEN_GROUP, "open " + path, r);
-            throw hint == null ? e : new VfioException(OPEN_GROUP, hint + " (" + e.getMessage() + ")");
+            throw VfioException.kernel(OPEN_GROUP, "open " + path, r, hint);
         }
         return new VfioGroup(sys, container, new KernelFd(sys, r, path), id);
     }
@@ -122,9 +121,8 @@ public final class VfioGroup implements AutoCloseable {
                         + " or not bound to vfio-pci";
                 default -> null;
             };
-            VfioException e = VfioException.kernel(GROUP_GET_DEVICE_FD,
-                    "ioctl VFIO_GROUP_GET_DEVICE_FD " + name + " on " + fd.name(), r);
-            throw hint == null ? e : new VfioException(GROUP_GET_DEVICE_FD, hint + " (" + e.getMessage() + ")");
+            throw VfioException.kernel(GROUP_GET_DEVICE_FD,
+                    "ioctl VFIO_GROUP_GET_DEVICE_FD " + name + " on " + fd.name(), r, hint);
         }
         KernelFd dfd = new KernelFd(sys, r, "vfio device " + name);
         VfioDevice device;
