@@ -13,7 +13,7 @@ import java.util.List;
  * @param id      the capability id (its meaning depends on which info structure carries it)
  * @param version the capability's version
  * @param offset  the header's offset from the start of the info buffer
- * @param body    the capability, header included, sliced from the info buffer (valid while that buffer is)
+ * @param body    a copy of the capability, header included, in 8-byte aligned heap memory
  */
 public record VfioCapability(int id, int version, long offset, MemorySegment body) {
 
@@ -39,7 +39,13 @@ public record VfioCapability(int id, int version, long offset, MemorySegment bod
             int version = Short.toUnsignedInt(vfio_info_cap_header.version(header));
             long next = Integer.toUnsignedLong(vfio_info_cap_header.next(header));
             long end = next != 0 && next > offset ? Math.min(next, info.byteSize()) : info.byteSize();
-            caps.add(new VfioCapability(id, version, offset, info.asSlice(offset, end - offset)));
+            // A copy in 8-aligned memory: the kernel does not pad every capability to 8 bytes (6.1 places the IOVA
+            // range capability at 0x44, after the 12-byte DMA-available one), and the generated accessors use the
+            // C alignment of each field.
+            long length = end - offset;
+            MemorySegment body = MemorySegment.ofArray(new long[(int) ((length + 7) / 8)]).asSlice(0, length);
+            body.copyFrom(info.asSlice(offset, length));
+            caps.add(new VfioCapability(id, version, offset, body));
             previous = offset;
             offset = next;
             if (caps.size() > 1024) {

@@ -84,6 +84,11 @@ public final class VfioDevice implements AutoCloseable {
                 vfio_region_info.argsz(info, (int) size);
                 vfio_region_info.index(info, index);
                 int r = sys.ioctl(fd.get(), VfioIoctl.VFIO_DEVICE_GET_REGION_INFO, info);
+                if (r == -io.isthmus.sys.Errno.EINVAL && index == vfio_h.VFIO_PCI_VGA_REGION_INDEX()) {
+                    // vfio-pci answers EINVAL for the VGA region of a device that is not a VGA controller:
+                    // the region is absent, not an error (rust-vmm's vfio-ioctls treats it the same way).
+                    return new RegionInfo(index, 0, 0, 0, java.util.List.of(), java.util.Optional.empty(), false);
+                }
                 if (r < 0) {
                     throw VfioException.kernel(DEVICE_GET_REGION_INFO,
                             "ioctl VFIO_DEVICE_GET_REGION_INFO " + RegionInfo.name(index) + " on " + fd.name(), r);
@@ -105,6 +110,11 @@ public final class VfioDevice implements AutoCloseable {
             vfio_irq_info.argsz(info, (int) vfio_irq_info.sizeof());
             vfio_irq_info.index(info, index);
             int r = sys.ioctl(fd.get(), VfioIoctl.VFIO_DEVICE_GET_IRQ_INFO, info);
+            if (r == -io.isthmus.sys.Errno.EINVAL) {
+                // vfio-pci answers EINVAL for an index the device lacks (ERR on a conventional PCI function):
+                // the interrupt is absent (count 0), not an error.
+                return new IrqInfo(index, 0, 0);
+            }
             if (r < 0) {
                 throw VfioException.kernel(DEVICE_GET_IRQ_INFO,
                         "ioctl VFIO_DEVICE_GET_IRQ_INFO " + IrqInfo.name(index) + " on " + fd.name(), r);

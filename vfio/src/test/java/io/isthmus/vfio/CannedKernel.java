@@ -101,6 +101,9 @@ final class CannedKernel implements VfioSys {
             vfio_device_info.num_irqs(s, 5);
         } else if (request == VfioIoctl.VFIO_DEVICE_GET_REGION_INFO) {
             int index = vfio_region_info.index(s);
+            if (index == 8) {
+                return -Errno.EINVAL; // vfio-pci's answer for the VGA region of a non-VGA device
+            }
             if (index == 0) {
                 InfoBuffers.regionInfo(s, 0, 0x100000, 0, new long[][] {{0, 0x1000}, {0x2000, 0xfe000}}, 0, 0);
             } else {
@@ -111,6 +114,9 @@ final class CannedKernel implements VfioSys {
             }
         } else if (request == VfioIoctl.VFIO_DEVICE_GET_IRQ_INFO) {
             int index = vfio_irq_info.index(s);
+            if (index == 3) {
+                return -Errno.EINVAL; // ERR on a conventional PCI function
+            }
             vfio_irq_info.flags(s, vfio_h.VFIO_IRQ_INFO_EVENTFD() | (index == 0 ? vfio_h.VFIO_IRQ_INFO_MASKABLE()
                     | vfio_h.VFIO_IRQ_INFO_AUTOMASKED() : vfio_h.VFIO_IRQ_INFO_NORESIZE()));
             vfio_irq_info.count(s, index == 0 ? 1 : index == 1 ? 1 : index == 2 ? 0 : 1);

@@ -40,6 +40,31 @@ class CapabilityChainTest {
         }
     }
 
+    /**
+     * The bytes Debian's 6.1 kernel returned for VFIO_IOMMU_GET_INFO inside the lab (intel-iommu, edu): migration
+     * capability at 0x18, DMA-available at 0x38 (12 bytes, unpadded), IOVA ranges at 0x44, so its 64-bit range
+     * fields are only 4-byte aligned.
+     */
+    static final int[] KERNEL_6_1_INFO = {0x200, 0x3, 0x40201000, 0, 0x18, 0, 0x10002, 0x38, 0, 0, 0x1000, 0,
+        0x10000000, 0, 0x10003, 0x44, 0xffff, 0x10001, 0, 2, 0, 0, 0, 0xfedfffff, 0, 0xfef00000, 0, 0xffffffff, 0x7f,
+        0, 0};
+
+    @Test
+    void realKernelBufferWithUnalignedCapabilities() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(0x200, 8);
+            MemorySegment.copy(KERNEL_6_1_INFO, 0, seg, java.lang.foreign.ValueLayout.JAVA_INT, 0,
+                    KERNEL_6_1_INFO.length);
+            IommuInfo info = IommuInfo.decode(seg);
+            assertEquals(0x40201000L, info.pageSizes());
+            assertEquals(List.of(new IovaRange(0, 0xfedfffffL), new IovaRange(0xfef00000L, 0x7fffffffffL)),
+                    info.iovaRanges());
+            assertEquals(OptionalInt.of(65535), info.dmaAvailable());
+            assertEquals(List.of(new IommuInfo.CapabilityId(2, 1), new IommuInfo.CapabilityId(3, 1),
+                    new IommuInfo.CapabilityId(1, 1)), info.capabilities());
+        }
+    }
+
     @Test
     void shortBufferYieldsNoCapabilitiesButTheNeededSize() {
         try (Arena arena = Arena.ofConfined()) {

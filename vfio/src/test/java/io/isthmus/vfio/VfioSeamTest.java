@@ -106,11 +106,13 @@ class VfioSeamTest {
             VfioDevice d = c.group(7).device(PciAddress.parse("0000:00:02.0"));
             assertTrue(d.isPci() && d.canReset());
             assertEquals(9, d.regions().size());
+            assertEquals(0, d.region(8).size(), "EINVAL for the VGA region means absent");
             RegionInfo bar0 = d.region(0);
             assertEquals(List.of(new RegionInfo.SparseArea(0, 0x1000), new RegionInfo.SparseArea(0x2000, 0xfe000)),
                     bar0.sparseAreas());
             assertEquals(5, d.irqs().size());
             assertTrue(d.irq(IrqInfo.INTX).maskable());
+            assertEquals(0, d.irq(IrqInfo.ERR).count(), "EINVAL for an interrupt index means absent");
             VfioException e = assertThrows(VfioException.class, () -> d.mapRegion(0));
             assertTrue(e.getMessage().contains("mapArea"), e.getMessage());
             MemorySegment area = d.mapArea(0, bar0.sparseAreas().get(1));

@@ -19,6 +19,11 @@ final class Edu implements AutoCloseable {
     static final int DMA_RUN = 0x01, DMA_TO_RAM = 0x02, DMA_IRQ = 0x04;
     /** The device's DMA buffer in its own address space, and its size. */
     static final long DMA_BUFFER = 0x40000, DMA_BUFFER_SIZE = 4096;
+    /**
+     * Bytes per test transfer. Less than the 4 KiB buffer on purpose: this QEMU's edu rejects a transfer that ends
+     * exactly at the buffer's end ("DMA range 0x40000-0x40fff out of bounds") with a hardware error that kills QEMU.
+     */
+    static final int DMA_LEN = 2048;
     /** edu's DMA mask: addresses above it are clamped, so IOVAs must stay below 2^28. */
     static final int DMA_BITS = 28;
     /** Interrupt status values edu raises: 0x1 after a factorial, 0x100 after a DMA. */

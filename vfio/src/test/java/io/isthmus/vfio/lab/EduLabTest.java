@@ -127,12 +127,12 @@ class EduLabTest {
             long iova = iovas.allocate(buf.size(), 0);
             assertTrue(iova + buf.size() <= 1L << Edu.DMA_BITS);
             MemorySegment mem = buf.segment();
-            byte[] pattern = pattern(4096, 7);
-            MemorySegment.copy(pattern, 0, mem, ValueLayout.JAVA_BYTE, 0, 4096);
+            byte[] pattern = pattern(Edu.DMA_LEN, 7);
+            MemorySegment.copy(pattern, 0, mem, ValueLayout.JAVA_BYTE, 0, Edu.DMA_LEN);
             buf.mapTo(edu.container, iova);
-            edu.dma(iova, Edu.DMA_BUFFER, 4096, 0); // RAM -> device
-            edu.dma(Edu.DMA_BUFFER, iova + 4096, 4096, Edu.DMA_TO_RAM); // device -> RAM
-            assertArrayEquals(pattern, readVolatile(mem.asSlice(4096, 4096)), "second page = first, via edu");
+            edu.dma(iova, Edu.DMA_BUFFER, Edu.DMA_LEN, 0); // RAM -> device
+            edu.dma(Edu.DMA_BUFFER, iova + 4096, Edu.DMA_LEN, Edu.DMA_TO_RAM); // device -> RAM
+            assertArrayEquals(pattern, readVolatile(mem.asSlice(4096, Edu.DMA_LEN)), "second page = first, via edu");
         }
     }
 
@@ -142,29 +142,31 @@ class EduLabTest {
             IovaAllocator iovas = IovaAllocator.forIommu(edu.container.iommuInfo(), Edu.DMA_BITS, Libc.pageSize());
             long iova = iovas.allocate(4096, 0);
             MemorySegment mem = buf.segment();
-            byte[] first = pattern(4096, 3), second = pattern(4096, 11);
+            byte[] first = pattern(Edu.DMA_LEN, 3), second = pattern(Edu.DMA_LEN, 11);
             // Load the device buffer with `second` from a scratch mapping.
             try (DmaBuffer scratch = DmaBuffer.anonymous(4096)) {
                 long s = iovas.allocate(4096, 0);
-                MemorySegment.copy(second, 0, scratch.segment(), ValueLayout.JAVA_BYTE, 0, 4096);
+                MemorySegment.copy(second, 0, scratch.segment(), ValueLayout.JAVA_BYTE, 0, Edu.DMA_LEN);
                 try (var m = edu.container.map(scratch.segment(), s, true, true)) {
-                    edu.dma(s, Edu.DMA_BUFFER, 4096, 0);
+                    edu.dma(m.iova(), Edu.DMA_BUFFER, Edu.DMA_LEN, 0);
                 }
                 iovas.free(s);
             }
-            MemorySegment.copy(first, 0, mem, ValueLayout.JAVA_BYTE, 0, 4096);
+            MemorySegment.copy(first, 0, mem, ValueLayout.JAVA_BYTE, 0, Edu.DMA_LEN);
             String before = kernelLog();
             // Not mapped: the IOMMU must block the write and the kernel must log a DMA fault for edu.
-            edu.dma(Edu.DMA_BUFFER, iova, 4096, Edu.DMA_TO_RAM);
-            assertArrayEquals(first, readVolatile(mem), "host memory changed by a DMA to an unmapped IOVA");
+            edu.dma(Edu.DMA_BUFFER, iova, Edu.DMA_LEN, Edu.DMA_TO_RAM);
+            assertArrayEquals(first, readVolatile(mem.asSlice(0, Edu.DMA_LEN)),
+                    "host memory changed by a DMA to an unmapped IOVA");
             String fault = waitForNewLine(before, "DMAR", edu.pci.address().toString().substring(5), 3_000);
             assertTrue(fault != null, "no DMAR fault naming " + edu.pci.address() + " in the kernel log");
             // Map, DMA, unmap, and map the same IOVA again: reuse works and lands in memory.
             var mapping = edu.container.map(mem, iova, true, true);
             mapping.close();
             try (var again = edu.container.map(mem, iova, true, true)) {
-                edu.dma(Edu.DMA_BUFFER, iova, 4096, Edu.DMA_TO_RAM);
-                assertArrayEquals(second, readVolatile(mem), "DMA after unmap + remap of the same IOVA");
+                edu.dma(Edu.DMA_BUFFER, iova, Edu.DMA_LEN, Edu.DMA_TO_RAM);
+                assertArrayEquals(second, readVolatile(mem.asSlice(0, Edu.DMA_LEN)),
+                        "DMA after unmap + remap of the same IOVA");
             }
             // An overlapping map is refused by the kernel, named after the step.
             try (var m = edu.container.map(mem, iova, true, true)) {
