@@ -54,8 +54,11 @@ int main(int argc, char **argv) {
     volatile uint32_t *bar = NULL;
     void *buf = NULL;
     if (strcmp(mode, "dma") == 0) {
-        buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-        if (buf == MAP_FAILED) die("mmap buffer");
+        /* 2 MiB-aligned, as the Java side's DmaBuffer.anonymous(size, HUGE_2M): THP eligibility changes the cost. */
+        size_t align = 2u << 20;
+        char *raw = mmap(NULL, size + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (raw == MAP_FAILED) die("mmap buffer");
+        buf = (void *) (((uintptr_t) raw + align - 1) & ~(uintptr_t) (align - 1));
     } else {
         int device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, argv[3]);
         if (device < 0) die("VFIO_GROUP_GET_DEVICE_FD");

@@ -24,7 +24,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * DMA map+unmap throughput: one {@code VFIO_IOMMU_MAP_DMA} and one {@code VFIO_IOMMU_UNMAP_DMA} of {@code size}
- * bytes of populated anonymous memory at IOVA 0x100000 (below edu's 28-bit DMA mask), from Java
+ * bytes of populated anonymous memory, 2 MiB-aligned on both sides (THP eligibility changes the cost), at IOVA 0x100000 (below edu's 28-bit DMA mask), from Java
  * ({@link VfioContainer#mapRaw}/{@link VfioContainer#unmapRaw}, structures allocated once) and from the C baseline
  * ({@code vfio_baseline.c dma}) in the same run. Scores are map+unmap pairs per second; Java/C is java/c.
  *
@@ -37,7 +37,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class VfioDmaBenchmark {
-    static final int BATCH = 100;
+    static final int BATCH = 200;
     static final long IOVA = 0x100000;
 
     /** The Java side: a container with the device's group attached and one populated buffer. */
@@ -56,7 +56,7 @@ public class VfioDmaBenchmark {
             PciDevice d = VfioBenchSupport.device();
             container = VfioContainer.open();
             container.group(d.iommuGroup().orElseThrow());
-            buffer = DmaBuffer.anonymous(size);
+            buffer = DmaBuffer.anonymous(size, DmaBuffer.HUGE_2M); // same alignment as the C side
             map = VfioContainer.newMapStruct(arena);
             unmap = VfioContainer.newUnmapStruct(arena);
         }

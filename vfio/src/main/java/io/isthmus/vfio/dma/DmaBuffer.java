@@ -36,12 +36,28 @@ public final class DmaBuffer implements AutoCloseable {
 
     /** {@code size} bytes (rounded up to the host page size) of zeroed anonymous memory. */
     public static DmaBuffer anonymous(long size) {
+        return anonymous(size, Libc.pageSize());
+    }
+
+    /**
+     * {@code size} bytes (rounded up to the host page size) of zeroed anonymous memory starting at a multiple of
+     * {@code alignment} (a power of two). Aligning to 2 MiB lets transparent huge pages back the buffer, and the
+     * IOMMU map it with 2 MiB pages; map/unmap cost depends on it, so benchmarks align both sides alike.
+     */
+    public static DmaBuffer anonymous(long size, long alignment) {
         long page = Libc.pageSize();
+        if (Long.bitCount(alignment) != 1 || alignment < page) {
+            throw new IllegalArgumentException("alignment must be a power of two ≥ " + page + ", got " + alignment);
+        }
         long len = (size + page - 1) & -page;
         Arena arena = Arena.ofShared();
         try {
-            MemorySegment seg = Mmap.anonymous(arena, len, Libc.PROT_READ | Libc.PROT_WRITE,
+            // Over-allocate by the alignment and use the aligned part; the whole mapping goes when the arena closes.
+            long extra = alignment > page ? alignment : 0;
+            MemorySegment whole = Mmap.anonymous(arena, len + extra, Libc.PROT_READ | Libc.PROT_WRITE,
                     Libc.MAP_PRIVATE | Libc.MAP_POPULATE, "DMA buffer");
+            long skip = (alignment - (whole.address() & (alignment - 1))) & (alignment - 1);
+            MemorySegment seg = whole.asSlice(skip, len);
             return new DmaBuffer(arena, seg, false);
         } catch (RuntimeException e) {
             arena.close();

@@ -23,6 +23,15 @@ class DmaBufferTest {
     }
 
     @Test
+    void alignedBufferStartsOnTheBoundary() {
+        try (DmaBuffer b = DmaBuffer.anonymous(4096, DmaBuffer.HUGE_2M)) {
+            assertEquals(0, b.segment().address() % DmaBuffer.HUGE_2M);
+            assertEquals(4096, b.size());
+        }
+        assertThrows(IllegalArgumentException.class, () -> DmaBuffer.anonymous(4096, 3000));
+    }
+
+    @Test
     void hugePagesComeFromThePoolOrTheErrorSaysHowToFillIt() throws Exception {
         long free = Long.parseLong(Files.readAllLines(Path.of("/proc/meminfo")).stream()
                 .filter(l -> l.startsWith("HugePages_Free:")).findFirst().orElse("HugePages_Free: 0")
