@@ -17,6 +17,6 @@
  * against a real device ({@code io.isthmus.vfio.lab}, QEMU's edu behind an emulated intel-iommu) are tagged
  * {@code lab}: vfio's surefire excludes that tag ({@code excludedGroups}), and vfio builds a test-jar so the lab
  * module can run them inside its guest, selected with
- * {@code -Disthmus.lab.select=--select-class=io.isthmus.vfio.lab.EduLabTest} (or by scanning that jar for the tag).
+ * {@code -Disthmus.lab.select="--select-class=io.isthmus.vfio.lab.EduLabTest --select-class=io.isthmus.vfio.lab.CliLabTest"} (or by scanning that jar for the tag).
  */
 package io.isthmus.vfio;
