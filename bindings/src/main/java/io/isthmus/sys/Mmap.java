@@ -27,6 +27,22 @@ public final class Mmap {
         return own(arena, base, length);
     }
 
+    /**
+     * Maps {@code length} bytes of the descriptor number {@code fd}, which the caller owns and keeps open for
+     * the call (the mapping itself outlives a later close of the descriptor, as mmap does).
+     *
+     * @param arena owns the mapping: closing it calls {@code munmap}
+     * @param what  describes the mapping in error messages, e.g. {@code "BAR0 of vfio 0000:00:02.0"}
+     */
+    public static MemorySegment map(Arena arena, int fd, long offset, long length, int prot, int flags, String what) {
+        if (length <= 0) {
+            throw new IllegalArgumentException("mmap " + what + ": length must be positive, got " + length);
+        }
+        MemorySegment base = Libc.mmap(length, prot, flags, fd, offset, what + " (" + length + " bytes at offset 0x"
+                + Long.toHexString(offset) + ")");
+        return own(arena, base, length);
+    }
+
     /** Maps {@code length} bytes of anonymous memory ({@code MAP_ANONYMOUS} is added to {@code flags}). */
     public static MemorySegment anonymous(Arena arena, long length, int prot, int flags, String what) {
         if (length <= 0) {

@@ -1,0 +1,126 @@
+package io.isthmus.vfio.dma;
+
+import io.isthmus.sys.Libc;
+import io.isthmus.sys.Mmap;
+import io.isthmus.sys.NativeException;
+import io.isthmus.vfio.DmaMapping;
+import io.isthmus.vfio.VfioContainer;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Host memory for device DMA: anonymous pages (optionally huge pages), populated up front. The kernel pins them
+ * when they are mapped into an IOMMU ({@link #mapTo}), so they cannot move or be swapped while a device uses them.
+ *
+ * <p>Lifetime: until {@link #close()}, which first unmaps every IOMMU mapping made through {@link #mapTo} (the
+ * IOMMU must stop pointing at the pages before they are freed), then unmaps the memory. The segment is shared:
+ * any thread may touch it; while a device may write it, read with volatile/acquire accesses
+ * ({@code JAVA_LONG.varHandle().getVolatile}) because the device writes behind the JIT's back.
+ */
+public final class DmaBuffer implements AutoCloseable {
+    /** x86-64's 2 MiB huge page. */
+    public static final long HUGE_2M = 2L << 20;
+
+    private final Arena arena;
+    private final MemorySegment segment;
+    private final boolean huge;
+    private final List<DmaMapping> mappings = new ArrayList<>();
+
+    private DmaBuffer(Arena arena, MemorySegment segment, boolean huge) {
+        this.arena = arena;
+        this.segment = segment;
+        this.huge = huge;
+    }
+
+    /** {@code size} bytes (rounded up to the host page size) of zeroed anonymous memory. */
+    public static DmaBuffer anonymous(long size) {
+        return anonymous(size, Libc.pageSize());
+    }
+
+    /**
+     * {@code size} bytes (rounded up to the host page size) of zeroed anonymous memory starting at a multiple of
+     * {@code alignment} (a power of two). Aligning to 2 MiB lets transparent huge pages back the buffer, and the
+     * IOMMU map it with 2 MiB pages; map/unmap cost depends on it, so benchmarks align both sides alike.
+     */
+    public static DmaBuffer anonymous(long size, long alignment) {
+        long page = Libc.pageSize();
+        if (Long.bitCount(alignment) != 1 || alignment < page) {
+            throw new IllegalArgumentException("alignment must be a power of two ≥ " + page + ", got " + alignment);
+        }
+        long len = (size + page - 1) & -page;
+        Arena arena = Arena.ofShared();
+        try {
+            // Over-allocate by the alignment and use the aligned part; the whole mapping goes when the arena closes.
+            long extra = alignment > page ? alignment : 0;
+            MemorySegment whole = Mmap.anonymous(arena, len + extra, Libc.PROT_READ | Libc.PROT_WRITE,
+                    Libc.MAP_PRIVATE | Libc.MAP_POPULATE, "DMA buffer");
+            long skip = (alignment - (whole.address() & (alignment - 1))) & (alignment - 1);
+            MemorySegment seg = whole.asSlice(skip, len);
+            return new DmaBuffer(arena, seg, false);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /**
+     * {@code size} bytes (rounded up to 2 MiB) of huge-page memory from the hugetlbfs pool.
+     *
+     * @throws IllegalStateException when the pool is empty, saying how to fill it
+     */
+    public static DmaBuffer hugePages(long size) {
+        long len = (size + HUGE_2M - 1) & -HUGE_2M;
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment seg = Mmap.anonymous(arena, len, Libc.PROT_READ | Libc.PROT_WRITE,
+                    Libc.MAP_PRIVATE | Libc.MAP_POPULATE | Libc.MAP_HUGETLB, "huge-page DMA buffer");
+            return new DmaBuffer(arena, seg, true);
+        } catch (NativeException e) {
+            arena.close();
+            throw new IllegalStateException("no huge pages for a " + len + "-byte DMA buffer (" + e.getMessage()
+                    + "); reserve some: echo " + (len / HUGE_2M) + " > /proc/sys/vm/nr_hugepages", e);
+        }
+    }
+
+    /** The memory; valid until {@link #close()}. */
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    public long size() {
+        return segment.byteSize();
+    }
+
+    public boolean huge() {
+        return huge;
+    }
+
+    /** Maps the whole buffer at {@code iova} in {@code container}'s IOMMU, read-write for the device. */
+    public synchronized DmaMapping mapTo(VfioContainer container, long iova) {
+        DmaMapping m = container.map(segment, iova, true, true);
+        mappings.add(m);
+        return m;
+    }
+
+    /** Unmaps IOMMU mappings made through {@link #mapTo}, then frees the memory. Idempotent. */
+    @Override
+    public synchronized void close() {
+        RuntimeException first = null;
+        for (DmaMapping m : mappings) {
+            try {
+                m.close();
+            } catch (RuntimeException e) {
+                first = first == null ? e : first;
+            }
+        }
+        mappings.clear();
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+}

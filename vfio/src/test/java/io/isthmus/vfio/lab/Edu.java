@@ -1,0 +1,103 @@
+package io.isthmus.vfio.lab;
+
+import io.isthmus.vfio.Mmio;
+import io.isthmus.vfio.VfioContainer;
+import io.isthmus.vfio.VfioDevice;
+import io.isthmus.vfio.pci.PciDevice;
+import io.isthmus.vfio.pci.SysfsPci;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * QEMU's edu device (docs/specs/edu.rst, hw/misc/edu.c) as the lab presents it: vendor 1234, device 11e8, bound to
+ * vfio-pci, BAR0 = 1 MiB of registers. Register offsets and bits are the spec's.
+ */
+final class Edu implements AutoCloseable {
+    static final int VENDOR = 0x1234, DEVICE = 0x11e8;
+    static final int ID = 0x00, LIVENESS = 0x04, FACTORIAL = 0x08, STATUS = 0x20, IRQ_STATUS = 0x24,
+            IRQ_RAISE = 0x60, IRQ_ACK = 0x64, DMA_SRC = 0x80, DMA_DST = 0x88, DMA_COUNT = 0x90, DMA_CMD = 0x98;
+    static final int STATUS_COMPUTING = 0x01, STATUS_IRQ_ON_FACTORIAL = 0x80;
+    static final int DMA_RUN = 0x01, DMA_TO_RAM = 0x02, DMA_IRQ = 0x04;
+    /** The device's DMA buffer in its own address space, and its size. */
+    static final long DMA_BUFFER = 0x40000, DMA_BUFFER_SIZE = 4096;
+    /**
+     * Bytes per test transfer. Less than the 4 KiB buffer on purpose: this QEMU's edu rejects a transfer that ends
+     * exactly at the buffer's end ("DMA range 0x40000-0x40fff out of bounds") with a hardware error that kills QEMU.
+     */
+    static final int DMA_LEN = 2048;
+    /** edu's DMA mask: addresses above it are clamped, so IOVAs must stay below 2^28. */
+    static final int DMA_BITS = 28;
+    /** Interrupt status values edu raises: 0x1 after a factorial, 0x100 after a DMA. */
+    static final int IRQ_FACTORIAL = 0x1, IRQ_DMA = 0x100;
+
+    final PciDevice pci;
+    final VfioContainer container;
+    final VfioDevice device;
+    final MemorySegment bar0;
+
+    private Edu(PciDevice pci, VfioContainer container, VfioDevice device) {
+        this.pci = pci;
+        this.container = container;
+        this.device = device;
+        this.bar0 = device.mapRegion(0);
+    }
+
+    /** The first edu in sysfs; fails naming what is missing. */
+    static PciDevice find() {
+        return SysfsPci.system().devices().stream().filter(d -> d.vendor() == VENDOR && d.device() == DEVICE)
+                .findFirst().orElseThrow(() -> new AssertionError(
+                        "no edu device (1234:11e8) in /sys/bus/pci/devices: is QEMU run with -device edu?"));
+    }
+
+    /** Opens a container, edu's group and edu, enables memory decoding and bus mastering, maps BAR0. */
+    static Edu open() {
+        PciDevice pci = find();
+        if (!pci.boundToVfio()) {
+            throw new AssertionError("edu " + pci.address() + " is bound to " + pci.driver().orElse("no driver")
+                    + ", not vfio-pci: the lab binds it before the tests run");
+        }
+        VfioContainer c = VfioContainer.open();
+        try {
+            VfioDevice d = c.group(pci.iommuGroup().orElseThrow()).device(pci.address());
+            // Memory space (bit 1) for BAR access, bus master (bit 2) for DMA and MSI, which are memory writes.
+            d.writeConfig16(0x04, d.readConfig16(0x04) | 0x6);
+            return new Edu(pci, c, d);
+        } catch (RuntimeException | Error e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    int read(int reg) {
+        return Mmio.read32(bar0, reg);
+    }
+
+    void write(int reg, int value) {
+        Mmio.write32(bar0, reg, value);
+    }
+
+    void write64(int reg, long value) {
+        Mmio.write64(bar0, reg, value);
+    }
+
+    /** Starts a DMA of {@code count} bytes and waits (up to 10 s) for edu to clear its run bit. */
+    void dma(long src, long dst, long count, int cmd) throws InterruptedException {
+        write64(DMA_SRC, src);
+        write64(DMA_DST, dst);
+        write64(DMA_COUNT, count);
+        write(DMA_CMD, cmd | DMA_RUN);
+        // edu completes a transfer from a 100 ms (virtual time) timer.
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while ((read(DMA_CMD) & DMA_RUN) != 0) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("edu DMA did not complete within 10 s (cmd 0x"
+                        + Integer.toHexString(read(DMA_CMD)) + ")");
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    @Override
+    public void close() {
+        container.close(); // closes the device, then the group, then the container
+    }
+}
