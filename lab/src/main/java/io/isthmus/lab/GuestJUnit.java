@@ -70,7 +70,9 @@ public final class GuestJUnit {
     /**
      * The Maven layout the lab's pom sets up in {@code target}: {@code lab/junit-platform-console-standalone.jar},
      * {@code lab/classpath.txt} (the test classpath without JUnit's own jars, which the launcher carries),
-     * {@code classes} and {@code test-classes}, whose tests are the ones run.
+     * {@code classes} and {@code test-classes}, whose tests are the ones run, together with those of every
+     * other module's test jar on the classpath (a {@code test-jar} dependency: {@code *-tests.jar}, or that
+     * module's {@code test-classes} when Maven resolves it inside the reactor before packaging).
      */
     public static GuestJUnit ofMavenBuild(QemuLab lab, Path targetDir) {
         try {
@@ -82,13 +84,17 @@ public final class GuestJUnit {
             List<Path> cp = new ArrayList<>();
             cp.add(targetDir.resolve("test-classes"));
             cp.add(targetDir.resolve("classes"));
+            List<Path> scan = new ArrayList<>(List.of(targetDir.resolve("test-classes")));
             for (String entry : Files.readString(cpFile).strip().split(":")) {
                 if (!entry.isBlank()) {
-                    cp.add(Path.of(entry));
+                    Path path = Path.of(entry);
+                    cp.add(path);
+                    if (entry.endsWith("-tests.jar") || path.endsWith(Path.of("target", "test-classes"))) {
+                        scan.add(path);
+                    }
                 }
             }
-            return of(lab, targetDir.resolve("lab/junit-platform-console-standalone.jar"), cp,
-                    List.of(targetDir.resolve("test-classes")));
+            return of(lab, targetDir.resolve("lab/junit-platform-console-standalone.jar"), cp, scan);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -133,6 +139,14 @@ public final class GuestJUnit {
                     + " --reports-dir /mnt/lab/out/reports\n";
             LabRun run = lab.run(share, script);
             lastRun = run;
+            // The launcher only warns when it cannot read a scan root (a test jar without jdk.zipfs, say) and then
+            // runs the rest: a whole module's lab tests would vanish without a failure.
+            for (String line : Files.readAllLines(run.consoleLog())) {
+                if (line.contains("Error scanning files for URI")) {
+                    throw new LabException("the JUnit console launcher in the lab guest could not scan a test root ("
+                            + line.strip() + "); its tests did not run. Console " + run.consoleLog());
+                }
+            }
             List<GuestTestResult> results = parseReports(run.outDir().resolve("reports"));
             if (results.isEmpty()) {
                 throw new LabException("the JUnit console launcher in the lab guest reported no tests (exit status "

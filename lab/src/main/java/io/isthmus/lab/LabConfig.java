@@ -27,7 +27,7 @@ public record LabConfig(Path cacheDir, Path jdkHome, List<String> jdkModules, in
      * the launcher's logging and XML reports use) plus jdk.unsupported for libraries that still touch it.
      */
     public static final List<String> DEFAULT_JDK_MODULES =
-            List.of("java.base", "java.logging", "java.xml", "java.sql", "jdk.unsupported");
+            List.of("java.base", "java.logging", "java.xml", "java.sql", "jdk.unsupported", "jdk.zipfs");
 
     public LabConfig {
         jdkModules = List.copyOf(jdkModules);

@@ -11,7 +11,7 @@
  *       cache and unpacked with {@code dpkg -x}; it is never installed on the host) with the modules vfio,
  *       vfio_iommu_type1, vfio-pci, kvm, kvm_amd, virtio_pci and 9p (and their dependencies) loaded.</li>
  *   <li>An initramfs ({@link io.isthmus.lab.LabImage}) with busybox-static, a jlink'd JDK 25 at {@code /jdk}
- *       (java.base, java.logging, java.xml, java.sql, jdk.unsupported; {@code java} is on the PATH) and the
+ *       (java.base, java.logging, java.xml, java.sql, jdk.unsupported, jdk.zipfs; {@code java} is on the PATH) and the
  *       libraries it links. It is cached under {@code ~/.cache/isthmus-lab/images/<key>}, the key hashing every
  *       input, and rebuilt only when an input changes.</li>
  *   <li>When a test runs: edu (1234:11e8) is bound to vfio-pci through {@code driver_override}, so
@@ -45,10 +45,11 @@
  * {@code [lab] ClassName}: a failing guest test fails the build with the guest's message and stack trace, a
  * skipped one is reported as skipped.
  *
- * <p>Another module could keep its lab tests in its own sources instead, by copying lab's pom setup (the two
- * {@code maven-dependency-plugin} executions and the surefire {@code excludedGroups}) and adding one host test
- * that returns {@code GuestJUnit.dynamicTests(GuestJUnit.ofMavenBuild(QemuLab.create(), target).run(dir))}; that
- * costs a second boot per {@code bin/test}, so prefer the single suite in lab.
+ * <p>A module may instead keep its lab tests in its own test sources, as {@code vfio} does
+ * ({@code io.isthmus.vfio.lab}): it builds a test jar ({@code maven-jar-plugin}'s {@code test-jar} goal) and
+ * excludes the tag from its own surefire run, and lab's pom depends on that test jar with {@code test} scope.
+ * {@link io.isthmus.lab.GuestJUnit#ofMavenBuild} scans every test jar on lab's classpath as well as lab's own
+ * {@code test-classes}, so those tests run in the same single boot.
  *
  * <h2>Running</h2>
  * <pre>{@code
