@@ -41,7 +41,8 @@ public record LabImage(Path kernel, Path initramfs, String key) {
     public static final List<String> MODULES = List.of(
             "virtio_pci", "9pnet_virtio", "9p",
             "vfio", "vfio_iommu_type1", "vfio_pci",
-            "kvm", "kvm_amd");
+            "kvm", "kvm_amd",
+            "e1000");
 
     private static final Pattern LDD_PATH = Pattern.compile("(?:=>\\s*)?(/\\S+)\\s+\\(0x");
 

@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
 
 /**
  * The lab: a QEMU guest (TCG, q35, {@code -cpu max}) with an emulated Intel IOMMU in DMA-translation mode
- * ({@code intel_iommu=on}), the edu PCI device bound to vfio-pci, and KVM ({@code kvm_amd} on QEMU's
+ * ({@code intel_iommu=on}), the edu PCI device bound to vfio-pci, a second edu bound to vfio-pci in a group that is
+ * not viable (an e1000 behind the same PCI bridge keeps its kernel driver; see {@link #DEVICES}), and KVM ({@code kvm_amd} on QEMU's
  * emulated SVM with nested paging).
  *
  * <p>{@link #create} builds or reuses the cached {@link LabImage}; each {@link #run} boots the guest once,
@@ -39,6 +40,29 @@ public final class QemuLab implements AutoCloseable {
      */
     private static final String KERNEL_ARGS =
             "console=ttyS0 intel_iommu=on no_timer_check rdinit=/init panic=-1 quiet loglevel=4";
+
+    /**
+     * The PCI address of the lab's main edu, the one every edu test uses: slot 1 of the root bus, alone in its
+     * IOMMU group. The guest's /init reads it from the kernel command line ({@code isthmus.edu=}) and exports
+     * it to the tests as {@code ISTHMUS_LAB_EDU}.
+     */
+    public static final String EDU_ADDRESS = "0000:00:01.0";
+
+    /**
+     * The guest's PCI devices. Besides the IOMMU and the main edu: a PCIe-to-PCI bridge with a second edu and an
+     * e1000 NIC behind it. A conventional PCI bus cannot tell its devices' DMA apart (requests carry the
+     * bridge's requester ID), so the IOMMU puts the bridge and both devices in one group; /init binds the
+     * second edu to vfio-pci while e1000 keeps its kernel driver, which makes that group not viable, as tests
+     * of VFIO's viability check need ({@code ISTHMUS_LAB_NONVIABLE_GROUP} in the guest). The bridge's slot 0 is
+     * its hot-plug controller's, hence slots 1 and 2. e1000 has no network backend: it is only driven, never
+     * used (QEMU warns that it has no peer).
+     */
+    private static final List<String> DEVICES = List.of(
+            "-device", "intel-iommu,caching-mode=on",
+            "-device", "edu,addr=01.0",
+            "-device", "pcie-pci-bridge,id=lab-pbr,addr=0a.0",
+            "-device", "edu,bus=lab-pbr,addr=01.0",
+            "-device", "e1000,bus=lab-pbr,addr=02.0");
 
     private final LabConfig config;
     private final LabImage image;
@@ -100,10 +124,12 @@ public final class QemuLab implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(qemu.toString(),
                 "-accel", "tcg", "-machine", "q35", "-cpu", "max",
                 "-smp", Integer.toString(config.cpus()), "-m", config.memoryMiB() + "M",
-                "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot",
-                "-device", "intel-iommu,caching-mode=on", "-device", "edu",
+                "-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot"));
+        // The fixed-address devices first: the 9p share's virtio device takes the next free slot after them.
+        cmd.addAll(DEVICES);
+        cmd.addAll(List.of(
                 "-kernel", image.kernel().toString(), "-initrd", image.initramfs().toString(),
-                "-append", KERNEL_ARGS,
+                "-append", KERNEL_ARGS + " isthmus.edu=" + EDU_ADDRESS,
                 "-virtfs", "local,path=" + share + ",mount_tag=lab,security_model=none,id=lab"));
         for (int attempt = 1; ; attempt++) {
             LabRun run = attempt(cmd, share, console);

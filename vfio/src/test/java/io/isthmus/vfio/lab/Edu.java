@@ -1,11 +1,13 @@
 package io.isthmus.vfio.lab;
 
 import io.isthmus.vfio.Mmio;
+import io.isthmus.vfio.PciAddress;
 import io.isthmus.vfio.VfioContainer;
 import io.isthmus.vfio.VfioDevice;
 import io.isthmus.vfio.pci.PciDevice;
 import io.isthmus.vfio.pci.SysfsPci;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
  * QEMU's edu device (docs/specs/edu.rst, hw/misc/edu.c) as the lab presents it: vendor 1234, device 11e8, bound to
@@ -41,11 +43,31 @@ final class Edu implements AutoCloseable {
         this.bar0 = device.mapRegion(0);
     }
 
-    /** The first edu in sysfs; fails naming what is missing. */
+    /**
+     * The lab's main edu: the one at the address the lab's /init exports as {@code ISTHMUS_LAB_EDU} (the lab also has
+     * a second edu, in a group that is not viable, which these tests must not pick by accident); without that
+     * variable, the only edu in sysfs. Fails naming what is missing.
+     */
     static PciDevice find() {
-        return SysfsPci.system().devices().stream().filter(d -> d.vendor() == VENDOR && d.device() == DEVICE)
-                .findFirst().orElseThrow(() -> new AssertionError(
-                        "no edu device (1234:11e8) in /sys/bus/pci/devices: is QEMU run with -device edu?"));
+        SysfsPci sysfs = SysfsPci.system();
+        String named = System.getenv("ISTHMUS_LAB_EDU");
+        if (named != null) {
+            PciDevice d = sysfs.device(PciAddress.parse(named)).orElseThrow(() -> new AssertionError(
+                    "ISTHMUS_LAB_EDU=" + named + " but there is no such device in /sys/bus/pci/devices"));
+            if (d.vendor() != VENDOR || d.device() != DEVICE) {
+                throw new AssertionError("ISTHMUS_LAB_EDU=" + named + " is not an edu (1234:11e8)");
+            }
+            return d;
+        }
+        List<PciDevice> edus = sysfs.devices().stream().filter(d -> d.vendor() == VENDOR && d.device() == DEVICE)
+                .toList();
+        if (edus.size() != 1) {
+            throw new AssertionError(edus.isEmpty()
+                    ? "no edu device (1234:11e8) in /sys/bus/pci/devices: is QEMU run with -device edu?"
+                    : "several edu devices " + edus.stream().map(PciDevice::address).toList()
+                            + " and no ISTHMUS_LAB_EDU naming the one to test");
+        }
+        return edus.getFirst();
     }
 
     /** Opens a container, edu's group and edu, enables memory decoding and bus mastering, maps BAR0. */
