@@ -6,16 +6,23 @@
  * <h2>What the guest is</h2>
  * <ul>
  *   <li>{@code qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp 1 -m 1G -device intel-iommu,caching-mode=on
- *       -device edu}, kernel command line {@code intel_iommu=on} (DMA translation, not pass-through).</li>
+ *       -device edu,addr=01.0 -device pcie-pci-bridge,id=lab-pbr,addr=0a.0 -device edu,bus=lab-pbr,addr=01.0
+ *       -device e1000,bus=lab-pbr,addr=02.0}, kernel command line {@code intel_iommu=on} (DMA translation, not
+ *       pass-through) and {@code isthmus.edu=0000:00:01.0}.</li>
  *   <li>Debian's amd64 kernel ({@code linux-image-*-amd64}, fetched once with {@code apt-get download} into the
  *       cache and unpacked with {@code dpkg -x}; it is never installed on the host) with the modules vfio,
- *       vfio_iommu_type1, vfio-pci, kvm, kvm_amd, virtio_pci and 9p (and their dependencies) loaded.</li>
+ *       vfio_iommu_type1, vfio-pci, kvm, kvm_amd, virtio_pci, 9p and e1000 (and their dependencies) loaded.</li>
  *   <li>An initramfs ({@link io.isthmus.lab.LabImage}) with busybox-static, a jlink'd JDK 25 at {@code /jdk}
  *       (java.base, java.logging, java.xml, java.sql, jdk.unsupported, jdk.zipfs; {@code java} is on the PATH) and the
  *       libraries it links. It is cached under {@code ~/.cache/isthmus-lab/images/<key>}, the key hashing every
  *       input, and rebuilt only when an input changes.</li>
- *   <li>When a test runs: edu (1234:11e8) is bound to vfio-pci through {@code driver_override}, so
- *       {@code /dev/vfio/vfio} and {@code /dev/vfio/<edu's group>} exist; {@code /dev/kvm} exists and runs guest
+ *   <li>When a test runs: both edus (1234:11e8) are bound to vfio-pci through {@code driver_override}, so
+ *       {@code /dev/vfio/vfio} and {@code /dev/vfio/<edu's group>} exist. The main edu, at {@code 0000:00:01.0}
+ *       alone in its group, is the one tests use: its address is in the environment variable
+ *       {@code ISTHMUS_LAB_EDU}. The second edu shares a group with the PCI bridge and the e1000, which keeps its
+ *       kernel driver, so that group is not viable (VFIO_GROUP_FLAGS_VIABLE clear); its number is in
+ *       {@code ISTHMUS_LAB_NONVIABLE_GROUP}. Find devices through these variables, never by taking the first
+ *       edu in sysfs; {@code /dev/kvm} exists and runs guest
  *       code (kvm_amd on QEMU's emulated SVM with nested paging). The host directory of the run is mounted
  *       read-write at {@code /mnt/lab} (9p); results go to {@code /mnt/lab/out}. The guest powers off when the
  *       command ends; a guest that does not is killed after {@code isthmus.lab.timeoutSeconds} and the failure
