@@ -7,4 +7,5 @@
  */
 module io.isthmus.bindings {
     exports io.isthmus.sys;
+    exports io.isthmus.bindings.kvm;
 }
