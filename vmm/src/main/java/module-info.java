@@ -4,4 +4,9 @@ module io.isthmus.vmm {
     requires org.slf4j;
 
     exports io.isthmus.vmm;
+    exports io.isthmus.vmm.boot;
+    exports io.isthmus.vmm.config;
+    exports io.isthmus.vmm.device;
+    exports io.isthmus.vmm.machine;
+    exports io.isthmus.vmm.qmp;
 }

@@ -109,7 +109,12 @@ public final class CommandLine {
             switch (opt) {
                 case "h", "help" -> { return new Help(); }
                 case "version" -> { return new Version(); }
-                case "M", "machine" -> machineAccel = machine(loc, val, machineAccel);
+                case "M", "machine" -> {
+                    String a = machine(loc, val);
+                    if (a != null) {
+                        machineAccel = a;
+                    }
+                }
                 case "accel" -> accel = accel(loc, val);
                 case "enable-kvm" -> accel = "kvm";
                 case "m" -> mem = memory(loc, val);
