@@ -27,7 +27,7 @@ public final class Serial16550 implements BusDevice {
     private final IrqLine irq;
     private final byte[] rx = new byte[RX_CAPACITY];
     private int rxHead, rxCount;
-    private int ier, lcr = 0x03, mcr = 0x08, scr, fcr, dll = 0x0c, dlm;
+    private int ier, lcr, mcr = 0x08, scr, fcr, dll = 0x0c, dlm;
     private boolean thrPending;
     private boolean irqLevel;
     private IOException outputError;
