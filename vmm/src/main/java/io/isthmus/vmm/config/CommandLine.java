@@ -96,16 +96,16 @@ public final class CommandLine {
             } else if (UNSUPPORTED.containsKey(opt)) {
                 hasArg = UNSUPPORTED.get(opt);
             } else {
-                throw new OptionException("-" + opt, "invalid option");
+                throw new OptionException(arg, "invalid option");
             }
             String val = null;
             if (hasArg) {
                 if (i + 1 >= args.length) {
-                    throw new OptionException("-" + opt, "requires an argument");
+                    throw new OptionException(arg, "requires an argument");
                 }
                 val = args[++i];
             }
-            String loc = "-" + opt + (hasArg ? " " + val : "");
+            String loc = arg + (hasArg ? " " + val : "");
             switch (opt) {
                 case "h", "help" -> { return new Help(); }
                 case "version" -> { return new Version(); }
@@ -147,6 +147,8 @@ public final class CommandLine {
             throw new OptionException(null, "-append only allowed with -kernel option");
         }
         if (monitorSpec != null && !monitorSpec.equals("none")) {
+            // A spec QEMU itself rejects gets QEMU's error; a valid one that is not "none" is unsupported here.
+            chardev("-monitor " + monitorSpec, monitorSpec, null);
             throw new OptionException("-monitor " + monitorSpec, "only '-monitor none' is supported by isthmus vmm"
                     + " (use -qmp for a management socket)");
         }
@@ -317,6 +319,13 @@ public final class CommandLine {
         String driver = o.getOrDefault("driver", "");
         if (driver.equals("help") || driver.equals("?")) {
             throw new OptionException(null, "Devices supported by isthmus vmm:\nname \"isa-debug-exit\", bus ISA");
+        }
+        if (!driver.equals("isa-debug-exit") && (driver.startsWith("virtio-") || driver.startsWith("isa-")
+                || driver.startsWith("vhost-") || driver.startsWith("pci-") || driver.startsWith("usb-")
+                || Set.of("e1000", "ide-hd", "scsi-hd", "nvme", "vfio-pci", "i8042", "pvpanic", "qemu-xhci",
+                "ich9-ahci", "intel-iommu", "loader", "nec-usb-xhci", "pc-testdev", "ivshmem-plain").contains(driver))) {
+            throw new OptionException(loc, "device '" + driver + "' is not supported by isthmus vmm (only"
+                    + " isa-debug-exit)");
         }
         if (!driver.equals("isa-debug-exit")) {
             throw new OptionException(loc, "'" + driver + "' is not a valid device model name");
