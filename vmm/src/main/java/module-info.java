@@ -2,6 +2,7 @@
 module io.isthmus.vmm {
     requires io.isthmus.kvm;
     requires org.slf4j;
+    requires com.fasterxml.jackson.databind;
 
     exports io.isthmus.vmm;
     exports io.isthmus.vmm.boot;
