@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * same options: the guest's serial output and the exit status must be identical, byte for byte.
  */
 class DifferentialTest {
-    static Path elf, aout, mod1, mod2, modComma, probe;
+    static Path elf, aout, mod1, mod2, modComma, probe, bzimage;
 
     @BeforeAll
     static void build() throws IOException {
@@ -28,6 +28,7 @@ class DifferentialTest {
         Path aoutElf = TestGuests.build("multiboot.c", "multiboot-aout.elf", "multiboot.ld", "-DAOUT");
         aout = TestGuests.flat(aoutElf, "multiboot-aout.bin");
         probe = TestGuests.build("probe.c", "probe.elf", "multiboot.ld");
+        bzimage = TestGuests.bzImage();
         mod1 = TestGuests.OUT.resolve("mod1.txt");
         mod2 = TestGuests.OUT.resolve("mod2.bin");
         modComma = TestGuests.OUT.resolve("mod,comma.txt");
@@ -50,6 +51,11 @@ class DifferentialTest {
                 Arguments.of("name-noreboot", List.of("-kernel", "@elf", "-name", "guest1", "-no-reboot")),
                 Arguments.of("two-dashes", List.of("--kernel", "@elf", "--m", "64")),
                 Arguments.of("probe", List.of("-kernel", "@probe")),
+                Arguments.of("bzimage", List.of("-kernel", "@bz")),
+                Arguments.of("bzimage-cmdline-initrd", List.of("-kernel", "@bz", "-append",
+                        "console=ttyS0 root=/dev/vda vga=ext", "-initrd", "@mod1")),
+                Arguments.of("bzimage-5G-initrd", List.of("-kernel", "@bz", "-m", "5G", "-initrd", "@mod2",
+                        "-append", "x,vga=0x317")),
                 Arguments.of("missing-module", List.of("-kernel", "@elf", "-initrd", "/nonexistent/module")));
     }
 
@@ -61,7 +67,8 @@ class DifferentialTest {
         for (String a : template) {
             args.add(a.replace("@elf", elf.toString()).replace("@aout", aout.toString())
                     .replace("@mod1", mod1.toString()).replace("@mod2", mod2.toString())
-                    .replace("@modcomma", modComma.toString().replace(",", ",,")).replace("@probe", probe.toString()));
+                    .replace("@modcomma", modComma.toString().replace(",", ",,")).replace("@probe", probe.toString())
+                    .replace("@bz", bzimage.toString()));
         }
         TestGuests.Result q = TestGuests.qemu(args);
         TestGuests.Result i = TestGuests.isthmus(args);
@@ -69,6 +76,7 @@ class DifferentialTest {
         assertArrayEquals(q.stdout(), i.stdout());
         assertEquals(q.status(), i.status(), "exit status differs from QEMU's; isthmus stderr: " + i.stderr());
         if (!name.startsWith("missing")) {
+            assertEquals(67, q.status(), q.stderr());
             assertTrue(q.out().contains("bye"), "the guest ran to its end under QEMU: " + q.out());
         }
     }

@@ -39,6 +39,20 @@ final class TestGuests {
         }
     }
 
+    /** The boot-protocol guest: bzimage.S assembled and linked flat (file offsets are addresses). */
+    static synchronized Path bzImage() {
+        try {
+            Files.createDirectories(OUT);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        Path obj = OUT.resolve("bzimage.o"), out = OUT.resolve("bzimage.bin");
+        exec(List.of("gcc", "-c", "-o", obj.toString(), SOURCES.resolve("bzimage.S").toString()), null, 60);
+        exec(List.of("gcc", "-nostdlib", "-Wl,-Ttext=0", "-Wl,--oformat=binary", "-Wl,--build-id=none",
+                "-o", out.toString(), obj.toString()), null, 60);
+        return out;
+    }
+
     /** objcopy -O binary. */
     static Path flat(Path elf, String name) {
         Path out = OUT.resolve(name);
