@@ -8,6 +8,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -44,6 +45,12 @@ import io.isthmus.kvm.x86.CpuModes;
  * {@link #c} asks the C baseline, built with gcc at setup and kept running in a child process, for
  * {@value #BATCH} exits per invocation over a pipe (the pipe round trip is about 0.1% of a batch). Scores are ns
  * per exit; Java/C is {@code java}/{@code c} for the same guest. Run with {@code -prof gc} to see 0 B/op.
+ *
+ * <p>On a loaded machine the two methods run seconds apart under different load, so {@link #interleaved}
+ * alternates a Java batch and a C batch within every invocation and reports, as {@link Split} counters summed
+ * over the measurement iterations, the nanoseconds each side spent ({@code javaNanos}: timed around the Java
+ * batch; {@code cNanos}: timed by the C program around its own batch, so the pipe is excluded) and the exits each
+ * ran ({@code exitsEach}). Java/C = {@code javaNanos / cNanos}; ns per exit = {@code javaNanos / exitsEach}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -93,6 +100,12 @@ public class KvmExitBenchmark {
         byte[] code = tools.assembleGuest(source, CODE);
 
         kvm = Kvm.open();
+        // Create and close a throwaway VM with a vCPU and RAM first: the one-time class initialisation of the close
+        // path (~240 KB) would otherwise run in the trial teardown, which -prof gc charges to the last iteration.
+        try (GuestMemory scratch = GuestMemory.anonymous(0x10000); Vm throwaway = kvm.createVm()) {
+            throwaway.addMemory(scratch, 0);
+            throwaway.createVcpu(0);
+        }
         memory = GuestMemory.anonymous(2 << 20);
         vm = kvm.createVm();
         vm.setTssAddr(0xfffbd000L);
@@ -128,6 +141,35 @@ public class KvmExitBenchmark {
         kvm.close();
     }
 
+    /** Time split of {@link #interleaved}: JMH sums these over the measurement iterations. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class Split {
+        public long javaNanos;
+        public long cNanos;
+        public long exitsEach;
+
+        @Setup(Level.Iteration)
+        public void reset() {
+            javaNanos = 0;
+            cNanos = 0;
+            exitsEach = 0;
+        }
+    }
+
+    /** A Java batch then a C batch of {@value #BATCH} exits each, timed separately into {@link Split}. */
+    @Benchmark
+    @OperationsPerInvocation(2 * BATCH)
+    public long interleaved(Split split) throws IOException {
+        long t0 = System.nanoTime();
+        long v = java();
+        long t1 = System.nanoTime();
+        split.cNanos += c();
+        split.javaNanos += t1 - t0;
+        split.exitsEach += BATCH;
+        return v;
+    }
+
     /** Java: {@value #BATCH} exit round trips through {@code Vcpu.runRaw} and the {@link ExitDispatcher}. */
     @Benchmark
     @OperationsPerInvocation(BATCH)
@@ -144,7 +186,10 @@ public class KvmExitBenchmark {
         return sink.last;
     }
 
-    /** C: the same {@value #BATCH} exit round trips in the gcc-built baseline (child process). */
+    /**
+     * C: the same {@value #BATCH} exit round trips in the gcc-built baseline (child process); returns the
+     * nanoseconds the C program measured around its batch.
+     */
     @Benchmark
     @OperationsPerInvocation(BATCH)
     public long c() throws IOException {

@@ -5,7 +5,6 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import io.isthmus.bindings.kvm.kvm_cpuid2;
 import io.isthmus.bindings.kvm.kvm_msr_list;
 import io.isthmus.sys.Errno;
 import io.isthmus.sys.Fd;

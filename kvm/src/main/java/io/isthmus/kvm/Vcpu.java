@@ -33,6 +33,7 @@ public final class Vcpu implements AutoCloseable {
     private final Fd fd;
     private final Arena arena;
     private final KvmRun run;
+    private volatile AutoCloseable runner;
 
     private Vcpu(Vm vm, int id, Fd fd, Arena arena, MemorySegment page) {
         this.vm = vm;
@@ -292,17 +293,50 @@ public final class Vcpu implements AutoCloseable {
         return Vm.openStats(fd, "kvm-vcpu " + id + " stats");
     }
 
+    /**
+     * Registers the object running this vCPU (a {@link io.isthmus.kvm.run.VcpuThread} does this itself), so that
+     * {@link #close()} stops it first and no thread is left inside {@code KVM_RUN} of a closed vCPU.
+     *
+     * @throws IllegalStateException when another runner is attached
+     */
+    public synchronized void attachRunner(AutoCloseable newRunner) {
+        if (runner != null && runner != newRunner) {
+            throw new IllegalStateException("vCPU " + id + " already has a runner (" + runner + "); stop it first");
+        }
+        runner = newRunner;
+    }
+
+    /** Undoes {@link #attachRunner} if {@code oldRunner} is the one attached. */
+    public synchronized void detachRunner(AutoCloseable oldRunner) {
+        if (runner == oldRunner) {
+            runner = null;
+        }
+    }
+
     /** Whether {@link #close()} has run. */
     public boolean isClosed() {
         return fd.isClosed();
     }
 
-    /** Unmaps {@code kvm_run} and closes the descriptor, once. */
+    /**
+     * Stops the attached runner, if any (waiting for it unless called from the runner's own thread), then unmaps
+     * {@code kvm_run} and closes the descriptor, once.
+     */
     @Override
-    public synchronized void close() {
-        if (!fd.isClosed()) {
-            arena.close();
-            fd.close();
+    public void close() {
+        AutoCloseable r = runner;
+        if (r != null) {
+            try {
+                r.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("stopping the runner of vCPU " + id, e);
+            }
+        }
+        synchronized (this) {
+            if (!fd.isClosed()) {
+                arena.close();
+                fd.close();
+            }
         }
     }
 

@@ -14,6 +14,7 @@ import io.isthmus.bindings.kvm.kvm_dirty_log;
 import io.isthmus.bindings.kvm.kvm_ioeventfd;
 import io.isthmus.bindings.kvm.kvm_irq_level;
 import io.isthmus.bindings.kvm.kvm_irqfd;
+import io.isthmus.bindings.kvm.kvm_msi;
 import io.isthmus.bindings.kvm.kvm_pit_config;
 import io.isthmus.bindings.kvm.kvm_userspace_memory_region;
 import io.isthmus.kvm.memory.GuestMemory;
@@ -22,7 +23,6 @@ import io.isthmus.sys.Errno;
 import io.isthmus.sys.EventFd;
 import io.isthmus.sys.Fd;
 import io.isthmus.sys.KvmIoctl;
-import io.isthmus.sys.Libc;
 import io.isthmus.sys.NativeException;
 
 /**
@@ -243,6 +243,21 @@ public final class Vm implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code KVM_SIGNAL_MSI}: injects a message-signalled interrupt ({@code KVM_CAP_SIGNAL_MSI}, needs the irqchip).
+     *
+     * @return whether it was delivered (false when the guest had it masked)
+     */
+    public boolean signalMsi(long address, int data) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = arena.allocate(kvm_msi.layout());
+            kvm_msi.address_lo(m, (int) address);
+            kvm_msi.address_hi(m, (int) (address >>> 32));
+            kvm_msi.data(m, data);
+            return fd.ioctl(KvmIoctl.KVM_SIGNAL_MSI, m) > 0;
+        }
+    }
+
     /** {@code KVM_IRQFD}: signalling {@code eventfd} raises GSI {@code gsi} (edge) in the kernel, no exit. */
     public void assignIrqfd(EventFd eventfd, int gsi) {
         irqfd(eventfd, gsi, 0);
@@ -358,9 +373,5 @@ public final class Vm implements AutoCloseable {
     @Override
     public String toString() {
         return "Vm(" + fd + ")";
-    }
-
-    static long pageSize() {
-        return Libc.pageSize();
     }
 }

@@ -41,6 +41,9 @@ public final class Guests {
             Path d = dir();
             Path src = d.resolve(name + ".S"), obj = d.resolve(name + ".o"),
                     bin = d.resolve(name + "-" + Long.toHexString(origin) + ".bin");
+            for (Path p : List.of(src, obj, bin)) {
+                p.toFile().deleteOnExit(); // registered after the directory, so deleted before it
+            }
             Files.write(src, in.readAllBytes());
             run(List.of("gcc", "-c", "-o", obj.toString(), src.toString()));
             run(List.of("ld", "-Ttext=0x" + Long.toHexString(origin), "--oformat", "binary", "-e", "0", "-o",

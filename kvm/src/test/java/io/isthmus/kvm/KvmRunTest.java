@@ -34,6 +34,22 @@ class KvmRunTest {
         assertEquals(kvm_h.KVM_EXIT_IO_OUT(), KvmRun.IO_OUT);
         assertEquals(kvm_h.KVM_MEM_READONLY(), MemorySlot.READONLY);
         assertEquals(kvm_h.KVM_MEM_LOG_DIRTY_PAGES(), MemorySlot.LOG_DIRTY_PAGES);
+        assertEquals(kvm_h.KVM_CAP_IRQCHIP(), Kvm.CAP_IRQCHIP);
+        assertEquals(kvm_h.KVM_CAP_USER_MEMORY(), Kvm.CAP_USER_MEMORY);
+        assertEquals(kvm_h.KVM_CAP_SET_TSS_ADDR(), Kvm.CAP_SET_TSS_ADDR);
+        assertEquals(kvm_h.KVM_CAP_EXT_CPUID(), Kvm.CAP_EXT_CPUID);
+        assertEquals(kvm_h.KVM_CAP_NR_VCPUS(), Kvm.CAP_NR_VCPUS);
+        assertEquals(kvm_h.KVM_CAP_NR_MEMSLOTS(), Kvm.CAP_NR_MEMSLOTS);
+        assertEquals(kvm_h.KVM_CAP_PIT2(), Kvm.CAP_PIT2);
+        assertEquals(kvm_h.KVM_CAP_IRQFD(), Kvm.CAP_IRQFD);
+        assertEquals(kvm_h.KVM_CAP_IOEVENTFD(), Kvm.CAP_IOEVENTFD);
+        assertEquals(kvm_h.KVM_CAP_SET_IDENTITY_MAP_ADDR(), Kvm.CAP_SET_IDENTITY_MAP_ADDR);
+        assertEquals(kvm_h.KVM_CAP_MAX_VCPUS(), Kvm.CAP_MAX_VCPUS);
+        assertEquals(kvm_h.KVM_CAP_READONLY_MEM(), Kvm.CAP_READONLY_MEM);
+        assertEquals(kvm_h.KVM_CAP_IMMEDIATE_EXIT(), Kvm.CAP_IMMEDIATE_EXIT);
+        assertEquals(kvm_h.KVM_CAP_MAX_VCPU_ID(), Kvm.CAP_MAX_VCPU_ID);
+        assertEquals(kvm_h.KVM_CAP_BINARY_STATS_FD(), Kvm.CAP_BINARY_STATS_FD);
+        assertEquals(kvm_h.KVM_MP_STATE_HALTED(), Vcpu.MP_STATE_HALTED);
     }
 
     @Test

@@ -62,6 +62,7 @@ class VcpuStateTest {
     @Test
     void irqchipLapicMpStatePitAndIrqfd() {
         try (TestVm t = new TestVm(); EventFd irq = EventFd.create(0, "irqfd gsi 5")) {
+            t.vm.setIdentityMapAddr(0xfeffc000L); // before any vCPU exists
             t.vm.createIrqchip();
             t.vm.createPit2(0);
             Vcpu v = t.vm.createVcpu(3);
@@ -72,6 +73,7 @@ class VcpuStateTest {
             assertEquals(0x20, v.getLapic().get(Lapic.TPR));
             v.setMpState(Vcpu.MP_STATE_HALTED);
             assertEquals(Vcpu.MP_STATE_HALTED, v.getMpState());
+            t.vm.signalMsi(0xfee00000L | (3 << 12), 0x30); // to APIC id 3, vector 0x30
             t.vm.irqLine(4, true);
             t.vm.irqLine(4, false);
             t.vm.assignIrqfd(irq, 5);

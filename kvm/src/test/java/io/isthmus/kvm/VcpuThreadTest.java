@@ -3,6 +3,7 @@ package io.isthmus.kvm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -46,6 +47,23 @@ class VcpuThreadTest {
 
     private static void assertNull(Object o, String message) {
         org.junit.jupiter.api.Assertions.assertNull(o, message);
+    }
+
+    @Test
+    void closingTheVmStopsItsRunningVcpuThreads() {
+        try (TestVm t = new TestVm()) {
+            VcpuThread thread = t.start(t.vcpu(0, Mode.PROTECTED, "spin"));
+            assertThrows(IllegalStateException.class, () -> t.start(t.vm.vcpus().get(0)),
+                    "one runner per vCPU");
+            assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+                while (thread.state() != VcpuThread.State.RUNNING) {
+                    Thread.onSpinWait();
+                }
+                t.vm.close(); // the guest spins in KVM_RUN: the close must kick and stop it first
+                assertEquals(VcpuThread.State.FINISHED, thread.state());
+                assertEquals(VcpuExit.Reason.STOPPED, thread.awaitExit(Duration.ZERO).reason());
+            });
+        }
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.isthmus.kvm.bus;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An address space of device ranges: {@code [base, base + length)} → {@link BusDevice}. Ranges never overlap;
@@ -20,7 +21,7 @@ public abstract sealed class Bus permits PioBus, MmioBus {
     private record Table(long[] bases, long[] ends, BusDevice[] devices, String[] names) {}
 
     private volatile Table table = new Table(new long[0], new long[0], new BusDevice[0], new String[0]);
-    private final java.util.concurrent.atomic.AtomicLong unhandled = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong unhandled = new AtomicLong();
     private final String kind;
     private final long limit;
 

@@ -291,9 +291,9 @@ public final class GuestMemory implements AutoCloseable {
         }
 
         /**
-         * Back the following regions with huge pages: {@code MAP_HUGETLB} (needs reserved hugetlbfs pages and 2 MiB
-         * alignment), or for anonymous memory, transparent huge pages via {@code madvise(MADV_HUGEPAGE)} when
-         * hugetlb pages are not reserved.
+         * Back the following regions with huge pages (start and size must then be 2 MiB-aligned): hugetlb pages
+         * ({@code MAP_HUGETLB} / {@code MFD_HUGETLB}) when the host has them reserved, else ordinary pages with
+         * {@code madvise(MADV_HUGEPAGE)} so transparent huge pages can back them.
          */
         public Builder hugePages(boolean hugePages) {
             this.hugePages = hugePages;

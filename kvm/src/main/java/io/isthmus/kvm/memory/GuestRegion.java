@@ -40,7 +40,7 @@ public final class GuestRegion {
         return size;
     }
 
-    /** One past the last guest-physical address (may be 2^64 wrapped to 0 only in theory; regions are smaller). */
+    /** One past the last guest-physical address. */
     public long end() {
         return start + size;
     }
@@ -60,7 +60,7 @@ public final class GuestRegion {
         return backing;
     }
 
-    /** Whether the region was mapped with huge pages. */
+    /** Whether huge pages were asked for (hugetlb when reserved, else transparent huge pages as a hint). */
     public boolean hugePages() {
         return hugePages;
     }

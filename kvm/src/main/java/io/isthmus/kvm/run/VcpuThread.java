@@ -80,6 +80,7 @@ public final class VcpuThread implements AutoCloseable {
      */
     public static VcpuThread start(Vcpu vcpu, ExitDispatcher dispatcher, ExitHandler handler, boolean paused) {
         VcpuThread t = new VcpuThread(vcpu, dispatcher, handler, paused);
+        vcpu.attachRunner(t); // closing the vCPU (or its VM) now stops this thread first
         t.thread.start();
         return t;
     }
@@ -164,7 +165,11 @@ public final class VcpuThread implements AutoCloseable {
         }
     }
 
-    /** Stops the vCPU wherever it is, waits for its thread to end, and returns how it ended. */
+    /**
+     * Stops the vCPU wherever it is, waits for its thread to end, and returns how it ended. Called from the vCPU
+     * thread itself (an {@link ExitHandler}), it only asks and returns {@code null}: the loop stops after the
+     * handler returns.
+     */
     public VcpuExit stop() {
         lock.lock();
         try {
@@ -172,6 +177,9 @@ public final class VcpuThread implements AutoCloseable {
             changed.signalAll();
         } finally {
             lock.unlock();
+        }
+        if (Thread.currentThread() == thread) {
+            return null;
         }
         kick();
         return awaitExit(null);
@@ -208,7 +216,7 @@ public final class VcpuThread implements AutoCloseable {
         }
     }
 
-    /** {@link #stop()}s the thread if it is still running. Does not close the vCPU. */
+    /** {@link #stop()}s the thread if it is still running. Does not close the vCPU. Closing the vCPU calls this. */
     @Override
     public void close() {
         if (state != State.FINISHED) {
@@ -257,6 +265,7 @@ public final class VcpuThread implements AutoCloseable {
         } catch (Throwable t) {
             exit = new VcpuExit(VcpuExit.Reason.ERROR, -1, 0, new long[0], null, null, t);
         }
+        vcpu.detachRunner(this);
         lock.lock();
         try {
             result = exit;
@@ -308,7 +317,7 @@ public final class VcpuThread implements AutoCloseable {
                 }
                 int reason = run.exitReason();
                 if (reason == KvmRun.EXIT_INTR || handler.onExit(vcpu, run)) {
-                    continue;
+                    continue; // a stop() from the handler is seen at the top of the loop
                 }
                 return report(reasonOf(reason), reason, null);
             } catch (RuntimeException e) {
