@@ -86,7 +86,12 @@ class QmpShapeTest {
                 out.write((c + "\n").getBytes(StandardCharsets.UTF_8));
                 out.flush();
                 while (true) {
-                    String line = in.readLine();
+                    String line;
+                    try {
+                        line = in.readLine();
+                    } catch (java.net.SocketException e) {
+                        line = null; // QEMU exiting on quit (see below)
+                    }
                     if (line == null) {
                         break;
                     }
@@ -100,9 +105,13 @@ class QmpShapeTest {
                 }
             }
             String line;
-            while ((line = in.readLine()) != null) {
-                JsonNode n = JSON.readTree(line);
-                (n.has("event") ? events : replies).add(n);
+            try {
+                while ((line = in.readLine()) != null) {
+                    JsonNode n = JSON.readTree(line);
+                    (n.has("event") ? events : replies).add(n);
+                }
+            } catch (java.net.SocketException e) {
+                // After quit, QEMU may exit with our trailing newline unread, which resets the connection.
             }
             assertTrue(p.waitFor(10, TimeUnit.SECONDS));
             return new Transcript(greeting, replies, events, p.exitValue());

@@ -55,6 +55,8 @@ public final class MicroVm implements MachineControl, AutoCloseable {
     private static final long IDENTITY_MAP = 0xfeffc000L, TSS = 0xfeffd000L;
     private static final long GDT_ADDR = 0x500;
     private static final int COM1 = 0x3f8, COM1_IRQ = 4;
+    /** An exit event that stands for QMP quit (not a status a guest can produce: those are 0 to 255). */
+    private static final int QUIT = -2;
 
     /** Loads the kernel into RAM and returns the entry state; called at creation and on each reset. */
     @FunctionalInterface
@@ -289,6 +291,12 @@ public final class MicroVm implements MachineControl, AutoCloseable {
                 }
                 switch (e) {
                     case ExitEvent x -> {
+                        if (x.status() == QUIT) {
+                            // After any reset still queued, as QEMU's main loop orders them.
+                            state = RunState.SHUTDOWN;
+                            emit("SHUTDOWN", false, "host-qmp-quit");
+                            finish(0);
+                        }
                         return x.status();
                     }
                     case ResetEvent r -> doReset(r);
@@ -352,6 +360,8 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         }
         emit("RESET", r.guest(), r.guest() ? "guest-reset" : "host-qmp-system-reset");
         boot();
+        // A guest reset while halted stays halted in the kernel unless told otherwise.
+        vcpus.get(0).setMpState(Vcpu.MP_STATE_RUNNABLE);
         for (int i = 1; i < vcpus.size(); i++) {
             vcpus.get(i).setMpState(Vcpu.MP_STATE_UNINITIALIZED);
         }
@@ -432,16 +442,9 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         events.add(new ResetEvent("QMP system_reset", false));
     }
 
-    /** QMP {@code quit}: SHUTDOWN (host-qmp-quit), then exit status 0. */
+    /** QMP {@code quit}: after the reply, the main loop emits SHUTDOWN (host-qmp-quit) and exits with 0. */
     public void quit() {
-        state = RunState.SHUTDOWN;
-        emit("SHUTDOWN", false, "host-qmp-quit");
-        events.add(new ExitEvent(0));
-    }
-
-    /** QMP {@code quit} final step after the reply is sent. */
-    public void finishQuit() {
-        finish(0);
+        events.add(new ExitEvent(QUIT));
     }
 
     /** Host thread ids of the vCPUs as far as known (0 until a vCPU first exits to user space). */

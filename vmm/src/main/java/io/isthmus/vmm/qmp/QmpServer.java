@@ -107,7 +107,10 @@ public final class QmpServer implements MachineListener {
             QmpFramer framer = new QmpFramer(new QmpFramer.Sink() {
                 @Override
                 public void message(byte[] text) {
-                    send(handle(text));
+                    ObjectNode reply = handle(text);
+                    if (reply != null) {
+                        send(reply);
+                    }
                 }
 
                 @Override
@@ -144,7 +147,7 @@ public final class QmpServer implements MachineListener {
         return v;
     }
 
-    /** Handles one message; returns the reply (never null). */
+    /** Handles one message; returns the reply, or null when it was already sent (quit). */
     ObjectNode handle(byte[] text) {
         JsonNode msg;
         try {
@@ -261,8 +264,7 @@ public final class QmpServer implements MachineListener {
                 // Reply first, then SHUTDOWN, then exit: the order QEMU's clients see.
                 send(ok(json.createObjectNode(), id));
                 vm.quit();
-                vm.finishQuit();
-                yield ok(json.createObjectNode(), id);
+                yield null;
             }
             default -> error("CommandNotFound", "The command " + cmd + " has not been found", id);
         };
