@@ -33,6 +33,23 @@ class HostileGuestTest {
         assertTrue(r.stderr().contains("more unassigned accesses not shown"), tail(r.stderr()));
     }
 
+    @Test
+    void dashDSendsUnassignedAccessesAndResetsToTheLogFile() throws Exception {
+        Path guest = TestGuests.build("hostile.c", "hostile.elf", "multiboot.ld");
+        Path logFile = TestGuests.OUT.resolve("hostile.log");
+        java.nio.file.Files.deleteIfExists(logFile);
+        List<String> args = new ArrayList<>(List.of("-serial", "null", "-kernel", guest.toString(), "-append", "n=100",
+                "-d", "guest_errors,cpu_reset", "-D", logFile.toString()));
+        args.addAll(TestGuests.EXIT_DEVICE);
+        TestGuests.Result r = TestGuests.isthmus(args);
+        assertEquals(67, r.status(), r.stderr());
+        String log = java.nio.file.Files.readString(logFile);
+        assertTrue(log.contains("INFO isthmus.vmm - CPU reset: PROTECTED_FLAT entry 0x"), log);
+        assertTrue(log.contains("WARN isthmus.vmm.guest_errors - unassigned "), log);
+        assertTrue(log.contains("exit status 67"), log);
+        assertEquals("", r.stderr().replaceAll("(?m)^.*host doesn't support.*\\n", ""));
+    }
+
     private static String tail(String s) {
         return s.length() > 2000 ? s.substring(s.length() - 2000) : s;
     }

@@ -24,7 +24,7 @@ public final class Unassigned implements BusDevice {
 
     /** Shared rate limit and totals for all unassigned ranges of a machine. */
     public static final class Reports {
-        private final PrintStream err;
+        private final java.util.function.Consumer<String> err;
         private final AtomicLong total = new AtomicLong();
         private final AtomicLong suppressed = new AtomicLong();
         private volatile long windowStart;
@@ -32,7 +32,12 @@ public final class Unassigned implements BusDevice {
 
         /** Reports to {@code err}. */
         public Reports(PrintStream err) {
-            this.err = err;
+            this(line -> err.println("isthmus-vmm: " + line));
+        }
+
+        /** Reports each line to {@code sink} (the -d log). */
+        public Reports(java.util.function.Consumer<String> sink) {
+            this.err = sink;
         }
 
         /** Unassigned accesses so far. */
@@ -48,11 +53,11 @@ public final class Unassigned implements BusDevice {
                 long s = suppressed.getAndSet(0);
                 inWindow.set(0);
                 if (s > 0) {
-                    err.println("isthmus-vmm: " + s + " more unassigned accesses not shown");
+                    err.accept(s + " more unassigned accesses not shown");
                 }
             }
             if (inWindow.incrementAndGet() <= BURST) {
-                err.println("isthmus-vmm: unassigned " + bus + (write ? " write" : " read") + " at 0x"
+                err.accept("unassigned " + bus + (write ? " write" : " read") + " at 0x"
                         + Long.toHexString(address) + " size " + size
                         + (write ? " value 0x" + Long.toHexString(value) : ""));
             } else {
@@ -64,7 +69,7 @@ public final class Unassigned implements BusDevice {
         public void flushSummary() {
             long s = suppressed.getAndSet(0);
             if (s > 0) {
-                err.println("isthmus-vmm: " + s + " more unassigned accesses not shown (" + total() + " in all)");
+                err.accept(s + " more unassigned accesses not shown (" + total() + " in all)");
             }
         }
     }

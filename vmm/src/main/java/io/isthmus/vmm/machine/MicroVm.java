@@ -81,6 +81,7 @@ public final class MicroVm implements MachineControl, AutoCloseable {
     private final Booter booter;
     private final Serial16550 serial;
     private final Unassigned.Reports unassigned;
+    private final VmmLog log;
     private final ExitDispatcher dispatcher;
     private final List<Vcpu> vcpus = new ArrayList<>();
     private final List<VcpuThread> threads = new CopyOnWriteArrayList<>();
@@ -140,7 +141,11 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         };
         Vm vmRef = v;
         this.serial = new Serial16550(serialBackend.out, level -> vmRef.irqLine(COM1_IRQ, level));
-        this.unassigned = new Unassigned.Reports(err);
+        // -d guest_errors or unimp: unassigned accesses go to the SLF4J log (-D file or stderr).
+        this.log = config.logItems().isEmpty() ? null : VmmLog.open(config.logFile());
+        this.unassigned = log != null && (config.logItems().contains("guest_errors")
+                || config.logItems().contains("unimp")) ? new Unassigned.Reports(log::guestError)
+                : new Unassigned.Reports(err);
         PioBus pio = new PioBus();
         MmioBus mmio = new MmioBus();
         pio.insert(COM1, 8, serial, "serial");
@@ -233,6 +238,12 @@ public final class MicroVm implements MachineControl, AutoCloseable {
 
     private void boot() {
         BootState s = booter.boot(map, ram);
+        if (log != null && config.logItems().contains("cpu_reset")) {
+            log.info("CPU reset: " + s.mode() + " entry 0x" + Long.toHexString(s.rip()) + " eax=0x"
+                    + Long.toHexString(s.rax()) + " ebx=0x" + Long.toHexString(s.rbx()) + " sp=0x"
+                    + Long.toHexString(s.rsp()) + (s.mode() == BootState.Mode.REAL
+                    ? " cs=0x" + Integer.toHexString(s.realModeCs()) + " ds=0x" + Integer.toHexString(s.realModeDs()) : ""));
+        }
         Vcpu bsp = vcpus.get(0);
         switch (s.mode()) {
             case PROTECTED_FLAT -> {
@@ -392,6 +403,9 @@ public final class MicroVm implements MachineControl, AutoCloseable {
 
     /** Flushes the serial port and ends the process with {@code status}, from any thread. */
     private void finish(int status) {
+        if (log != null) {
+            log.info("exit status " + status);
+        }
         serial.flush();
         unassigned.flushSummary();
         System.out.flush();
