@@ -2,6 +2,12 @@
 module io.isthmus.vmm {
     requires io.isthmus.kvm;
     requires org.slf4j;
+    requires com.fasterxml.jackson.databind;
 
     exports io.isthmus.vmm;
+    exports io.isthmus.vmm.boot;
+    exports io.isthmus.vmm.config;
+    exports io.isthmus.vmm.device;
+    exports io.isthmus.vmm.machine;
+    exports io.isthmus.vmm.qmp;
 }

@@ -44,34 +44,89 @@ public final class Libc {
     private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    private static final MethodHandle OPEN = errnoHandle("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), 2);
-    private static final MethodHandle CLOSE = errnoHandle("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle IOCTL_LONG = errnoHandle("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), 2);
-    private static final MethodHandle IOCTL_PTR = errnoHandle("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), 2);
-    private static final MethodHandle MMAP = errnoHandle("mmap", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle MUNMAP = errnoHandle("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle MADVISE = errnoHandle("madvise", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle MPROTECT = errnoHandle("mprotect", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle READ = errnoHandle("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle WRITE = errnoHandle("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    private static final MethodHandle PREAD = errnoHandle("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-    private static final MethodHandle PWRITE = errnoHandle("pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-    private static final MethodHandle EVENTFD = errnoHandle("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle MEMFD_CREATE = errnoHandle("memfd_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle FTRUNCATE = errnoHandle("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle POLL = errnoHandle("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle SYSCONF = errnoHandle("sysconf", FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
-    private static final MethodHandle GETTID = errnoHandle("gettid", FunctionDescriptor.of(JAVA_INT));
-    private static final MethodHandle GETPID = errnoHandle("getpid", FunctionDescriptor.of(JAVA_INT));
-    private static final MethodHandle TGKILL = errnoHandle("tgkill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    private static final MethodHandle PTHREAD_SIGMASK = errnoHandle("pthread_sigmask", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    private static final MethodHandle SIGTIMEDWAIT = errnoHandle("sigtimedwait", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-    private static final MethodHandle SIGEMPTYSET = errnoHandle("sigemptyset", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    private static final MethodHandle SIGADDSET = errnoHandle("sigaddset", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle SIGDELSET = errnoHandle("sigdelset", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle SIGISMEMBER = errnoHandle("sigismember", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    private static final MethodHandle STRERROR = LINKER.downcallHandle(
+    /** Linked on first use: each downcall handle costs milliseconds to spin up, and most programs use few. */
+    private static final class OPEN_ {
+        static final MethodHandle H = errnoHandle("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), 2);
+    }
+    private static final class CLOSE_ {
+        static final MethodHandle H = errnoHandle("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    }
+    private static final class IOCTL_LONG_ {
+        static final MethodHandle H = errnoHandle("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), 2);
+    }
+    private static final class IOCTL_PTR_ {
+        static final MethodHandle H = errnoHandle("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), 2);
+    }
+    private static final class MMAP_ {
+        static final MethodHandle H = errnoHandle("mmap", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    }
+    private static final class MUNMAP_ {
+        static final MethodHandle H = errnoHandle("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    }
+    private static final class MADVISE_ {
+        static final MethodHandle H = errnoHandle("madvise", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    }
+    private static final class MPROTECT_ {
+        static final MethodHandle H = errnoHandle("mprotect", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    }
+    private static final class READ_ {
+        static final MethodHandle H = errnoHandle("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    }
+    private static final class WRITE_ {
+        static final MethodHandle H = errnoHandle("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    }
+    private static final class PREAD_ {
+        static final MethodHandle H = errnoHandle("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    }
+    private static final class PWRITE_ {
+        static final MethodHandle H = errnoHandle("pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    }
+    private static final class EVENTFD_ {
+        static final MethodHandle H = errnoHandle("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    }
+    private static final class MEMFD_CREATE_ {
+        static final MethodHandle H = errnoHandle("memfd_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    }
+    private static final class FTRUNCATE_ {
+        static final MethodHandle H = errnoHandle("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    }
+    private static final class POLL_ {
+        static final MethodHandle H = errnoHandle("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    }
+    private static final class SYSCONF_ {
+        static final MethodHandle H = errnoHandle("sysconf", FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
+    }
+    private static final class GETTID_ {
+        static final MethodHandle H = errnoHandle("gettid", FunctionDescriptor.of(JAVA_INT));
+    }
+    private static final class GETPID_ {
+        static final MethodHandle H = errnoHandle("getpid", FunctionDescriptor.of(JAVA_INT));
+    }
+    private static final class TGKILL_ {
+        static final MethodHandle H = errnoHandle("tgkill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    }
+    private static final class PTHREAD_SIGMASK_ {
+        static final MethodHandle H = errnoHandle("pthread_sigmask", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    }
+    private static final class SIGTIMEDWAIT_ {
+        static final MethodHandle H = errnoHandle("sigtimedwait", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+    }
+    private static final class SIGEMPTYSET_ {
+        static final MethodHandle H = errnoHandle("sigemptyset", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    }
+    private static final class SIGADDSET_ {
+        static final MethodHandle H = errnoHandle("sigaddset", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    }
+    private static final class SIGDELSET_ {
+        static final MethodHandle H = errnoHandle("sigdelset", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    }
+    private static final class SIGISMEMBER_ {
+        static final MethodHandle H = errnoHandle("sigismember", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    }
+    private static final class STRERROR_ {
+        static final MethodHandle H = LINKER.downcallHandle(
             LINKER.defaultLookup().findOrThrow("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    }
 
     private Libc() {}
 
@@ -125,7 +180,7 @@ public final class Libc {
     public static int ioctlRaw(int fd, long request, long arg) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            int r = (int) IOCTL_LONG.invokeExact(cap, fd, request, arg);
+            int r = (int) IOCTL_LONG_.H.invokeExact(cap, fd, request, arg);
             return r == -1 ? -errno(cap) : r;
         } catch (Throwable t) {
             throw wrap(t);
@@ -136,7 +191,7 @@ public final class Libc {
     public static int ioctlRaw(int fd, long request, MemorySegment arg) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            int r = (int) IOCTL_PTR.invokeExact(cap, fd, request, arg);
+            int r = (int) IOCTL_PTR_.H.invokeExact(cap, fd, request, arg);
             return r == -1 ? -errno(cap) : r;
         } catch (Throwable t) {
             throw wrap(t);
@@ -147,7 +202,7 @@ public final class Libc {
     public static long readRaw(int fd, MemorySegment buf, long count) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            long r = (long) READ.invokeExact(cap, fd, buf, count);
+            long r = (long) READ_.H.invokeExact(cap, fd, buf, count);
             return r == -1 ? -errno(cap) : r;
         } catch (Throwable t) {
             throw wrap(t);
@@ -158,7 +213,7 @@ public final class Libc {
     public static long writeRaw(int fd, MemorySegment buf, long count) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            long r = (long) WRITE.invokeExact(cap, fd, buf, count);
+            long r = (long) WRITE_.H.invokeExact(cap, fd, buf, count);
             return r == -1 ? -errno(cap) : r;
         } catch (Throwable t) {
             throw wrap(t);
@@ -169,7 +224,7 @@ public final class Libc {
     public static long preadRaw(int fd, MemorySegment buf, long count, long offset) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            long r = (long) PREAD.invokeExact(cap, fd, buf, count, offset);
+            long r = (long) PREAD_.H.invokeExact(cap, fd, buf, count, offset);
             return r == -1 ? -errno(cap) : r;
         } catch (Throwable t) {
             throw wrap(t);
@@ -180,7 +235,7 @@ public final class Libc {
     public static long pwriteRaw(int fd, MemorySegment buf, long count, long offset) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            long r = (long) PWRITE.invokeExact(cap, fd, buf, count, offset);
+            long r = (long) PWRITE_.H.invokeExact(cap, fd, buf, count, offset);
             return r == -1 ? -errno(cap) : r;
         } catch (Throwable t) {
             throw wrap(t);
@@ -191,7 +246,7 @@ public final class Libc {
     public static int pollRaw(MemorySegment fds, long nfds, int timeoutMillis) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            int r = (int) POLL.invokeExact(cap, fds, nfds, timeoutMillis);
+            int r = (int) POLL_.H.invokeExact(cap, fds, nfds, timeoutMillis);
             return r == -1 ? -errno(cap) : r;
         } catch (Throwable t) {
             throw wrap(t);
@@ -218,7 +273,7 @@ public final class Libc {
     public static int open(String path, int flags) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cap = SCRATCH.get().capture;
-            int r = (int) OPEN.invokeExact(cap, arena.allocateFrom(path), flags, 0);
+            int r = (int) OPEN_.H.invokeExact(cap, arena.allocateFrom(path), flags, 0);
             if (r == -1) {
                 throw new NativeException("open " + path, errno(cap));
             }
@@ -232,7 +287,7 @@ public final class Libc {
     public static int closeRaw(int fd) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            int r = (int) CLOSE.invokeExact(cap, fd);
+            int r = (int) CLOSE_.H.invokeExact(cap, fd);
             return r == -1 ? -errno(cap) : r;
         } catch (Throwable t) {
             throw wrap(t);
@@ -246,7 +301,7 @@ public final class Libc {
     static MemorySegment mmap(long length, int prot, int flags, int fd, long offset, String what) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            MemorySegment r = (MemorySegment) MMAP.invokeExact(cap, MemorySegment.NULL, length, prot, flags, fd, offset);
+            MemorySegment r = (MemorySegment) MMAP_.H.invokeExact(cap, MemorySegment.NULL, length, prot, flags, fd, offset);
             if (r.address() == -1L) {
                 throw new NativeException("mmap " + what, errno(cap));
             }
@@ -260,7 +315,7 @@ public final class Libc {
     static int munmapRaw(long address, long length) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            int r = (int) MUNMAP.invokeExact(cap, MemorySegment.ofAddress(address), length);
+            int r = (int) MUNMAP_.H.invokeExact(cap, MemorySegment.ofAddress(address), length);
             return r == -1 ? -errno(cap) : r;
         } catch (Throwable t) {
             throw wrap(t);
@@ -271,7 +326,7 @@ public final class Libc {
     public static void madvise(MemorySegment region, int advice) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            int r = (int) MADVISE.invokeExact(cap, region, region.byteSize(), advice);
+            int r = (int) MADVISE_.H.invokeExact(cap, region, region.byteSize(), advice);
             if (r == -1) {
                 throw new NativeException("madvise " + advice + " on " + region.byteSize() + " bytes", errno(cap));
             }
@@ -284,7 +339,7 @@ public final class Libc {
     public static void mprotect(MemorySegment region, int prot) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            int r = (int) MPROTECT.invokeExact(cap, region, region.byteSize(), prot);
+            int r = (int) MPROTECT_.H.invokeExact(cap, region, region.byteSize(), prot);
             if (r == -1) {
                 throw new NativeException("mprotect " + prot + " on " + region.byteSize() + " bytes", errno(cap));
             }
@@ -297,7 +352,7 @@ public final class Libc {
     public static int eventfd(int initval, int flags) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            int r = (int) EVENTFD.invokeExact(cap, initval, flags);
+            int r = (int) EVENTFD_.H.invokeExact(cap, initval, flags);
             if (r == -1) {
                 throw new NativeException("eventfd", errno(cap));
             }
@@ -311,7 +366,7 @@ public final class Libc {
     public static int memfdCreate(String name, int flags) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cap = SCRATCH.get().capture;
-            int r = (int) MEMFD_CREATE.invokeExact(cap, arena.allocateFrom(name), flags);
+            int r = (int) MEMFD_CREATE_.H.invokeExact(cap, arena.allocateFrom(name), flags);
             if (r == -1) {
                 throw new NativeException("memfd_create " + name, errno(cap));
             }
@@ -325,7 +380,7 @@ public final class Libc {
     public static void ftruncate(int fd, long length, String what) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            int r = (int) FTRUNCATE.invokeExact(cap, fd, length);
+            int r = (int) FTRUNCATE_.H.invokeExact(cap, fd, length);
             if (r == -1) {
                 throw new NativeException("ftruncate " + what + " to " + length, errno(cap));
             }
@@ -338,7 +393,7 @@ public final class Libc {
     public static long sysconf(int name) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            long r = (long) SYSCONF.invokeExact(cap, name);
+            long r = (long) SYSCONF_.H.invokeExact(cap, name);
             if (r == -1) {
                 throw new NativeException("sysconf " + name, errno(cap));
             }
@@ -348,7 +403,10 @@ public final class Libc {
         }
     }
 
-    private static final long PAGE_SIZE = sysconf(_SC_PAGESIZE);
+    /** The page size, read once on first use. */
+    private static final class PageSize {
+        static final long VALUE = sysconf(_SC_PAGESIZE);
+    }
 
     /** Size of the C library's {@code sigset_t} (the kernel's own is 8 bytes). */
     public static long sigsetSize() {
@@ -357,13 +415,13 @@ public final class Libc {
 
     /** The host's page size in bytes. */
     public static long pageSize() {
-        return PAGE_SIZE;
+        return PageSize.VALUE;
     }
 
     /** The calling thread's kernel thread id. */
     public static int gettid() {
         try {
-            return (int) GETTID.invokeExact(SCRATCH.get().capture);
+            return (int) GETTID_.H.invokeExact(SCRATCH.get().capture);
         } catch (Throwable t) {
             throw wrap(t);
         }
@@ -372,7 +430,7 @@ public final class Libc {
     /** The process id. */
     public static int getpid() {
         try {
-            return (int) GETPID.invokeExact(SCRATCH.get().capture);
+            return (int) GETPID_.H.invokeExact(SCRATCH.get().capture);
         } catch (Throwable t) {
             throw wrap(t);
         }
@@ -382,7 +440,7 @@ public final class Libc {
     public static int tgkillRaw(int tgid, int tid, int sig) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            int r = (int) TGKILL.invokeExact(cap, tgid, tid, sig);
+            int r = (int) TGKILL_.H.invokeExact(cap, tgid, tid, sig);
             return r == -1 ? -errno(cap) : r;
         } catch (Throwable t) {
             throw wrap(t);
@@ -393,7 +451,7 @@ public final class Libc {
     public static void pthreadSigmask(int how, MemorySegment set, MemorySegment oldset) {
         try {
             // pthread_sigmask returns the error number instead of setting errno.
-            int r = (int) PTHREAD_SIGMASK.invokeExact(SCRATCH.get().capture, how, set, oldset);
+            int r = (int) PTHREAD_SIGMASK_.H.invokeExact(SCRATCH.get().capture, how, set, oldset);
             if (r != 0) {
                 throw new NativeException("pthread_sigmask", r);
             }
@@ -409,7 +467,7 @@ public final class Libc {
     public static int sigtimedwaitRaw(MemorySegment set, MemorySegment timespec) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            int r = (int) SIGTIMEDWAIT.invokeExact(cap, set, MemorySegment.NULL, timespec);
+            int r = (int) SIGTIMEDWAIT_.H.invokeExact(cap, set, MemorySegment.NULL, timespec);
             return r == -1 ? -errno(cap) : r;
         } catch (Throwable t) {
             throw wrap(t);
@@ -418,24 +476,24 @@ public final class Libc {
 
     /** {@code sigemptyset(set)}; {@code set} is a C {@code sigset_t} of {@link #sigsetSize()} bytes. */
     public static void sigemptyset(MemorySegment set) {
-        sigsetOp(SIGEMPTYSET, set, 0, "sigemptyset");
+        sigsetOp(SIGEMPTYSET_.H, set, 0, "sigemptyset");
     }
 
     /** {@code sigaddset(set, sig)}. */
     public static void sigaddset(MemorySegment set, int sig) {
-        sigsetOp(SIGADDSET, set, sig, "sigaddset");
+        sigsetOp(SIGADDSET_.H, set, sig, "sigaddset");
     }
 
     /** {@code sigdelset(set, sig)}. */
     public static void sigdelset(MemorySegment set, int sig) {
-        sigsetOp(SIGDELSET, set, sig, "sigdelset");
+        sigsetOp(SIGDELSET_.H, set, sig, "sigdelset");
     }
 
     /** {@code sigismember(set, sig)}. */
     public static boolean sigismember(MemorySegment set, int sig) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            int r = (int) SIGISMEMBER.invokeExact(cap, set, sig);
+            int r = (int) SIGISMEMBER_.H.invokeExact(cap, set, sig);
             if (r == -1) {
                 throw new NativeException("sigismember " + sig, errno(cap));
             }
@@ -448,7 +506,7 @@ public final class Libc {
     private static void sigsetOp(MethodHandle op, MemorySegment set, int sig, String name) {
         MemorySegment cap = SCRATCH.get().capture;
         try {
-            int r = op == SIGEMPTYSET ? (int) op.invokeExact(cap, set) : (int) op.invokeExact(cap, set, sig);
+            int r = op == SIGEMPTYSET_.H ? (int) op.invokeExact(cap, set) : (int) op.invokeExact(cap, set, sig);
             if (r == -1) {
                 throw new NativeException(name + " " + sig, errno(cap));
             }
@@ -460,7 +518,7 @@ public final class Libc {
     /** The C library's text for {@code errno}. */
     public static String strerror(int errno) {
         try {
-            MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);
+            MemorySegment s = (MemorySegment) STRERROR_.H.invokeExact(errno);
             return s.reinterpret(256).getString(0);
         } catch (Throwable t) {
             throw wrap(t);

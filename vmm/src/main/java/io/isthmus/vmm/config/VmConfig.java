@@ -1,0 +1,37 @@
+package io.isthmus.vmm.config;
+
+import java.util.List;
+
+/**
+ * A parsed, validated VMM command line: what to build and boot.
+ *
+ * @param memBytes      guest RAM in bytes ({@code -m}), already rounded as QEMU rounds it
+ * @param cpus          vCPUs ({@code -smp})
+ * @param kernel        {@code -kernel} path, or {@code null} for the embedded default guest
+ * @param initrd        {@code -initrd} text as given (modules with arguments, {@code ,,} escapes), or null
+ * @param append        {@code -append} text, or {@code null}
+ * @param serial        where COM1 goes
+ * @param noReboot      {@code -no-reboot}: a guest reset exits instead
+ * @param startPaused   {@code -S}: vCPUs wait for QMP {@code cont}
+ * @param name          {@code -name}, or {@code null}
+ * @param debugExits    {@code -device isa-debug-exit} instances
+ * @param qmp           the QMP socket, or {@code null}
+ * @param logItems      {@code -d} items
+ * @param logFile       {@code -D} path, or {@code null}
+ */
+public record VmConfig(long memBytes, int cpus, String kernel, String initrd, String append, Chardev serial,
+                       boolean noReboot, boolean startPaused, String name, List<DebugExit> debugExits,
+                       QmpSocket qmp, List<String> logItems, String logFile) {
+
+    /** A character backend ({@code -serial}): stdio, null, a file, or a UNIX socket. */
+    public record Chardev(Kind kind, String path, boolean server, boolean waitForClient) {
+        /** Backend kinds this VMM implements. */
+        public enum Kind { STDIO, NULL, FILE, UNIX, NONE }
+    }
+
+    /** {@code -device isa-debug-exit,iobase=,iosize=}. */
+    public record DebugExit(int iobase, int iosize) {}
+
+    /** {@code -qmp unix:PATH,server=on,wait=off}. */
+    public record QmpSocket(String path, boolean waitForClient) {}
+}

@@ -1,0 +1,495 @@
+package io.isthmus.vmm.machine;
+
+import io.isthmus.kvm.Cpuid;
+import io.isthmus.kvm.Kvm;
+import io.isthmus.kvm.KvmRun;
+import io.isthmus.kvm.Regs;
+import io.isthmus.kvm.Vcpu;
+import io.isthmus.kvm.Vm;
+import io.isthmus.kvm.bus.MmioBus;
+import io.isthmus.kvm.bus.PioBus;
+import io.isthmus.kvm.memory.GuestMemory;
+import io.isthmus.kvm.run.ExitDispatcher;
+import io.isthmus.kvm.run.ExitHandler;
+import io.isthmus.kvm.run.VcpuExit;
+import io.isthmus.kvm.run.VcpuThread;
+import io.isthmus.kvm.x86.CpuModes;
+import io.isthmus.sys.Libc;
+import io.isthmus.vmm.boot.BootState;
+import io.isthmus.vmm.boot.GuestRam;
+import io.isthmus.vmm.boot.MemoryMap;
+import io.isthmus.vmm.config.VmConfig;
+import io.isthmus.vmm.device.AcpiGedRegs;
+import io.isthmus.vmm.device.CmosRtc;
+import io.isthmus.vmm.device.DebugExit;
+import io.isthmus.vmm.device.EmptyVirtioMmio;
+import io.isthmus.vmm.device.I8042Reset;
+import io.isthmus.vmm.device.MachineControl;
+import io.isthmus.vmm.device.Serial16550;
+import io.isthmus.vmm.device.Unassigned;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A microvm-like machine on KVM: RAM laid out as QEMU's microvm lays it out, the in-kernel irqchip (PIC,
+ * IOAPIC, LAPICs) and PIT, COM1, the isa-debug-exit devices asked for, an i8042 reset line, a CMOS RTC,
+ * microvm's ACPI sleep/reset registers and its empty virtio-mmio transports; one {@link VcpuThread} per vCPU.
+ *
+ * <p>Lifecycle: {@link #create} builds everything and loads the kernel through a {@link Booter}; {@link #run}
+ * starts the vCPUs and blocks on the main thread until the guest (or QMP) ends the machine, returning the
+ * process exit status. Resets are handled on that thread: vCPUs stop, the kernel is loaded again, vCPUs restart.
+ * The guest's own exits (isa-debug-exit, ACPI power-off) end the process from the vCPU thread at once, after
+ * flushing the serial port, as QEMU's {@code exit()} does.
+ *
+ * <p>Thread-safe: QMP calls {@link #stop}, {@link #cont}, {@link #systemReset} and {@link #quit} from its own
+ * thread; devices call {@link MachineControl} from vCPU threads.
+ */
+public final class MicroVm implements MachineControl, AutoCloseable {
+    /** Identity-map page and TSS pages, in the hole the E820 map reserves at 0xfeffc000. */
+    private static final long IDENTITY_MAP = 0xfeffc000L, TSS = 0xfeffd000L;
+    private static final long GDT_ADDR = 0x500;
+    private static final int COM1 = 0x3f8, COM1_IRQ = 4;
+    /** An exit event that stands for QMP quit (not a status a guest can produce: those are 0 to 255). */
+    private static final int QUIT = -2;
+
+    /** Loads the kernel into RAM and returns the entry state; called at creation and on each reset. */
+    @FunctionalInterface
+    public interface Booter {
+        BootState boot(MemoryMap map, GuestRam ram);
+    }
+
+    /** The run state QMP's query-status reports. */
+    public enum RunState { PRELAUNCH, RUNNING, PAUSED, SHUTDOWN }
+
+    private sealed interface Event permits ExitEvent, ResetEvent {}
+    private record ExitEvent(int status) implements Event {}
+    private record ResetEvent(String why, boolean guest) implements Event {}
+
+    private final VmConfig config;
+    private final PrintStream err;
+    private final Kvm kvm;
+    private final Vm vm;
+    private final GuestMemory memory;
+    private final MemoryMap map;
+    private final GuestRam ram;
+    private final Booter booter;
+    private final Serial16550 serial;
+    private final Unassigned.Reports unassigned;
+    private final VmmLog log;
+    private final ExitDispatcher dispatcher;
+    private final List<Vcpu> vcpus = new ArrayList<>();
+    private final List<VcpuThread> threads = new CopyOnWriteArrayList<>();
+    private final List<MachineListener> listeners = new CopyOnWriteArrayList<>();
+    private final LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
+    private final int[] vcpuTids;
+    private volatile RunState state;
+    private volatile boolean launched;
+
+    private MicroVm(VmConfig config, PrintStream err, Booter booter, SerialBackend serialBackend) {
+        this.config = config;
+        this.err = err;
+        this.booter = booter;
+        this.map = MemoryMap.forRam(config.memBytes());
+        Prelink.start();
+        this.kvm = Kvm.open();
+        Vm v = null;
+        GuestMemory m = null;
+        try {
+            v = kvm.createVm();
+            v.setIdentityMapAddr(IDENTITY_MAP);
+            v.setTssAddr(TSS);
+            v.createIrqchip();
+            v.createPit2(0);
+            GuestMemory.Builder b = GuestMemory.builder().region(0, map.lowRam());
+            if (map.highRam() > 0) {
+                b.region(MemoryMap.HIGH_RAM_BASE, map.highRam());
+            }
+            m = b.build();
+            v.addMemory(m, 0);
+        } catch (RuntimeException e) {
+            if (m != null) {
+                m.close();
+            }
+            if (v != null) {
+                v.close();
+            }
+            kvm.close();
+            throw e;
+        }
+        this.vm = v;
+        this.memory = m;
+        GuestMemory mem = m;
+        this.ram = new GuestRam() {
+            @Override
+            public void write(long gpa, byte[] src, int off, int len) {
+                if (off == 0 && len == src.length) {
+                    mem.write(gpa, src);
+                } else {
+                    mem.write(gpa, java.util.Arrays.copyOfRange(src, off, off + len));
+                }
+            }
+
+            @Override
+            public boolean isRam(long gpa, long len) {
+                return mem.isRam(gpa, len);
+            }
+        };
+        Vm vmRef = v;
+        this.serial = new Serial16550(serialBackend.out, level -> vmRef.irqLine(COM1_IRQ, level));
+        // -d guest_errors or unimp: unassigned accesses go to the SLF4J log (-D file or stderr).
+        this.log = config.logItems().isEmpty() ? null : VmmLog.open(config.logFile());
+        this.unassigned = log != null && (config.logItems().contains("guest_errors")
+                || config.logItems().contains("unimp")) ? new Unassigned.Reports(log::guestError)
+                : new Unassigned.Reports(err);
+        PioBus pio = new PioBus();
+        MmioBus mmio = new MmioBus();
+        pio.insert(COM1, 8, serial, "serial");
+        for (VmConfig.DebugExit d : config.debugExits()) {
+            pio.insert(d.iobase(), d.iosize(), new DebugExit(this), "isa-debug-exit");
+        }
+        I8042Reset i8042 = new I8042Reset(this);
+        pio.insert(0x60, 1, i8042, "i8042");
+        pio.insert(0x64, 1, i8042, "i8042");
+        pio.insert(0x70, 2, new CmosRtc(map.lowRam(), map.highRam()), "rtc");
+        mmio.insert(AcpiGedRegs.BASE, AcpiGedRegs.SIZE, new AcpiGedRegs(this), "acpi-ged-regs");
+        mmio.insert(EmptyVirtioMmio.BASE, EmptyVirtioMmio.STRIDE * EmptyVirtioMmio.COUNT, new EmptyVirtioMmio(),
+                "virtio-mmio");
+        // Ports and addresses the in-kernel irqchip and PIT own never exit to user space; every other gap gets
+        // a reporting filler so that no access goes unseen.
+        fillGaps(pio, new long[][] {{COM1, 8}, {0x60, 1}, {0x64, 1}, {0x70, 2}}, config, 0, 0x10000, true);
+        long lowEnd = map.lowRam();
+        long[][] mmioUsed = {{AcpiGedRegs.BASE, AcpiGedRegs.SIZE},
+                {EmptyVirtioMmio.BASE, EmptyVirtioMmio.STRIDE * EmptyVirtioMmio.COUNT},
+                {0xfec00000L, 0x1000}, {0xfee00000L, 0x100000}, {IDENTITY_MAP, 0x4000}};
+        fillGaps(mmio, mmioUsed, null, lowEnd, MemoryMap.HIGH_RAM_BASE, false);
+        long highEnd = MemoryMap.HIGH_RAM_BASE + map.highRam();
+        mmio.insert(highEnd, (1L << 52) - highEnd, new Unassigned("MMIO", highEnd, false, unassigned),
+                "unassigned");
+        this.dispatcher = new ExitDispatcher(pio, mmio);
+        if (serialBackend.in != null) {
+            serial.startInput(serialBackend.in);
+        }
+        this.vcpuTids = new int[config.cpus()];
+        Cpuid supported = kvm.supportedCpuid();
+        for (int i = 0; i < config.cpus(); i++) {
+            Vcpu c = vm.createVcpu(i);
+            c.setCpuid2(cpuidFor(supported, i));
+            vcpus.add(c);
+        }
+        this.state = config.startPaused() ? RunState.PRELAUNCH : RunState.RUNNING;
+        boot();
+    }
+
+    private void fillGaps(io.isthmus.kvm.bus.Bus bus, long[][] used, VmConfig cfg, long from, long to, boolean pio) {
+        TreeMap<Long, Long> ranges = new TreeMap<>();
+        for (long[] u : used) {
+            ranges.put(u[0], u[1]);
+        }
+        if (cfg != null) {
+            for (VmConfig.DebugExit d : cfg.debugExits()) {
+                ranges.put((long) d.iobase(), (long) d.iosize());
+            }
+        }
+        long at = from;
+        for (var e : ranges.entrySet()) {
+            long base = e.getKey(), end = base + e.getValue();
+            if (end <= from || base >= to) {
+                continue;
+            }
+            if (base > at) {
+                bus.insert(at, base - at, new Unassigned(pio ? "PIO" : "MMIO", at, pio, unassigned), "unassigned");
+            }
+            at = Math.max(at, end);
+        }
+        if (at < to) {
+            bus.insert(at, to - at, new Unassigned(pio ? "PIO" : "MMIO", at, pio, unassigned), "unassigned");
+        }
+    }
+
+    /** CPUID as KVM supports it, with this vCPU's APIC id in leaves 1 and 0xb. */
+    private static Cpuid cpuidFor(Cpuid supported, int id) {
+        Cpuid c = Cpuid.copyOf(supported, supported.size());
+        int l1 = c.find(1, 0);
+        if (l1 >= 0) {
+            c.set(l1, c.eax(l1), (c.ebx(l1) & 0x00ffffff) | id << 24, c.ecx(l1), c.edx(l1));
+        }
+        for (int sub = 0; sub < 2; sub++) {
+            int lb = c.find(0xb, sub);
+            if (lb >= 0) {
+                c.set(lb, c.eax(lb), c.ebx(lb), c.ecx(lb), id);
+            }
+        }
+        return c;
+    }
+
+    /** Builds the machine and loads the kernel; throws with a clear message when anything fails. */
+    public static MicroVm create(VmConfig config, PrintStream err, Booter booter) {
+        String spec = config.serial().kind() == VmConfig.Chardev.Kind.FILE ? "file:" + config.serial().path()
+                : config.serial().kind() == VmConfig.Chardev.Kind.UNIX ? "unix:" + config.serial().path()
+                : config.serial().kind().name().toLowerCase();
+        SerialBackend backend = SerialBackend.open(config.serial(), spec);
+        return new MicroVm(config, err, booter, backend);
+    }
+
+    private void boot() {
+        BootState s = booter.boot(map, ram);
+        if (log != null && config.logItems().contains("cpu_reset")) {
+            log.info("CPU reset: " + s.mode() + " entry 0x" + Long.toHexString(s.rip()) + " eax=0x"
+                    + Long.toHexString(s.rax()) + " ebx=0x" + Long.toHexString(s.rbx()) + " sp=0x"
+                    + Long.toHexString(s.rsp()) + (s.mode() == BootState.Mode.REAL
+                    ? " cs=0x" + Integer.toHexString(s.realModeCs()) + " ds=0x" + Integer.toHexString(s.realModeDs()) : ""));
+        }
+        Vcpu bsp = vcpus.get(0);
+        switch (s.mode()) {
+            case PROTECTED_FLAT -> {
+                CpuModes.protectedMode32(bsp, memory, GDT_ADDR, s.rip());
+                Regs r = bsp.getRegs();
+                bsp.setRegs(r.rax(s.rax()).rbx(s.rbx()).rsi(s.rsi()).rsp(s.rsp()));
+            }
+            case REAL -> {
+                CpuModes.realMode(bsp, s.realModeCs(), (int) s.rip());
+                Regs r = bsp.getRegs();
+                bsp.setRegs(r.rsp(s.rsp()));
+                if (s.realModeDs() != 0) {
+                    var sr = bsp.getSregs();
+                    sr.dataSegments(io.isthmus.kvm.SegmentRegister.real(s.realModeDs(), 3));
+                    bsp.setSregs(sr);
+                }
+            }
+            case LONG -> {
+                long tables = 0x9000 - CpuModes.pageTableBytes(4) - 0x1000;
+                CpuModes.longMode(bsp, memory, GDT_ADDR, tables & ~0xfffL, 4, s.rip());
+                Regs r = bsp.getRegs();
+                bsp.setRegs(r.rsi(s.rsi()).rax(s.rax()).rbx(s.rbx()).rsp(s.rsp()));
+            }
+        }
+    }
+
+    /** Adds a listener for lifecycle events. */
+    public void addListener(MachineListener l) {
+        listeners.add(l);
+    }
+
+    private void emit(String event, boolean guest, String reason) {
+        for (MachineListener l : listeners) {
+            l.onEvent(event, guest, reason);
+        }
+    }
+
+    /**
+     * Starts the vCPUs (paused under {@code -S}) and serves machine events until the machine ends; returns the
+     * process exit status.
+     */
+    public int run() {
+        startThreads(config.startPaused());
+        try {
+            while (true) {
+                Event e = events.poll(50, TimeUnit.MILLISECONDS);
+                if (e == null) {
+                    VcpuThread bsp = threads.get(0);
+                    if (bsp.state() == VcpuThread.State.FINISHED) {
+                        VcpuExit x = bsp.awaitExit(null);
+                        if (x.reason() != VcpuExit.Reason.STOPPED) {
+                            events.add(onVcpuFinished(x));
+                        }
+                    }
+                    continue;
+                }
+                switch (e) {
+                    case ExitEvent x -> {
+                        if (x.status() == QUIT) {
+                            // After any reset still queued, as QEMU's main loop orders them.
+                            state = RunState.SHUTDOWN;
+                            emit("SHUTDOWN", false, "host-qmp-quit");
+                            finish(0);
+                        }
+                        return x.status();
+                    }
+                    case ResetEvent r -> doReset(r);
+                }
+            }
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+    }
+
+    private Event onVcpuFinished(VcpuExit x) {
+        if (x.reason() == VcpuExit.Reason.SHUTDOWN) {
+            return new ResetEvent("triple fault", true);
+        }
+        err.println("isthmus-vmm: vCPU 0 stopped: " + x.describe());
+        if (x.error() != null && x.error().getMessage() != null) {
+            err.println("isthmus-vmm: " + x.error().getMessage());
+        }
+        return new ExitEvent(1);
+    }
+
+    private void startThreads(boolean paused) {
+        threads.clear();
+        for (Vcpu c : vcpus) {
+            int id = c.id();
+            ExitHandler handler = (vcpu, run) -> handleExit(id, run);
+            threads.add(VcpuThread.start(c, dispatcher, handler, paused));
+        }
+        launched = !paused;
+    }
+
+    /** Exits that are neither IO nor MMIO, on the vCPU thread. */
+    private boolean handleExit(int id, KvmRun run) {
+        if (vcpuTids[id] == 0) {
+            vcpuTids[id] = Libc.gettid();
+        }
+        int reason = run.exitReason();
+        if (reason == KvmRun.EXIT_HLT || reason == KvmRun.EXIT_INTR || reason == KvmRun.EXIT_IRQ_WINDOW_OPEN) {
+            return true;
+        }
+        if (reason == KvmRun.EXIT_SYSTEM_EVENT) {
+            int type = run.systemEventType();
+            if (type == 2) { // KVM_SYSTEM_EVENT_RESET
+                reset("KVM system event reset");
+            } else {
+                exitAfterEvent(0, true, "guest-shutdown");
+            }
+            return false;
+        }
+        return false;
+    }
+
+    private void doReset(ResetEvent r) {
+        if (config.noReboot()) {
+            emit("SHUTDOWN", r.guest(), r.guest() ? "guest-reset" : "host-qmp-system-reset");
+            finish(0);
+        }
+        for (VcpuThread t : threads) {
+            t.stop();
+        }
+        emit("RESET", r.guest(), r.guest() ? "guest-reset" : "host-qmp-system-reset");
+        boot();
+        // A guest reset while halted stays halted in the kernel unless told otherwise.
+        vcpus.get(0).setMpState(Vcpu.MP_STATE_RUNNABLE);
+        for (int i = 1; i < vcpus.size(); i++) {
+            vcpus.get(i).setMpState(Vcpu.MP_STATE_UNINITIALIZED);
+        }
+        boolean paused = state == RunState.PAUSED || state == RunState.PRELAUNCH;
+        startThreads(paused);
+    }
+
+    // ---- MachineControl (vCPU threads) ----
+
+    @Override
+    public void exit(int status, String why) {
+        if (why.startsWith("ACPI")) {
+            exitAfterEvent(status, true, "guest-shutdown");
+        }
+        finish(status);
+    }
+
+    private void exitAfterEvent(int status, boolean guest, String reason) {
+        state = RunState.SHUTDOWN;
+        emit("SHUTDOWN", guest, reason);
+        finish(status);
+    }
+
+    @Override
+    public void reset(String why) {
+        events.add(new ResetEvent(why, true));
+    }
+
+    /** Flushes the serial port and ends the process with {@code status}, from any thread. */
+    private void finish(int status) {
+        if (log != null) {
+            log.info("exit status " + status);
+        }
+        serial.flush();
+        unassigned.flushSummary();
+        System.out.flush();
+        err.flush();
+        // halt, not exit: no shutdown hooks to run, and vCPU threads must not touch memory being torn down.
+        Runtime.getRuntime().halt(status);
+    }
+
+    // ---- QMP ----
+
+    /** The current run state. */
+    public RunState state() {
+        return state;
+    }
+
+    /** Whether the vCPUs are running. */
+    public boolean running() {
+        return state == RunState.RUNNING;
+    }
+
+    /** QMP {@code stop}: pauses all vCPUs; emits STOP if they were running. */
+    public synchronized void stop() {
+        if (state != RunState.RUNNING) {
+            return;
+        }
+        for (VcpuThread t : threads) {
+            t.pause();
+        }
+        state = RunState.PAUSED;
+        emit("STOP", false, null);
+    }
+
+    /** QMP {@code cont}: resumes all vCPUs; emits RESUME. */
+    public synchronized void cont() {
+        if (state == RunState.RUNNING || state == RunState.SHUTDOWN) {
+            return;
+        }
+        state = RunState.RUNNING;
+        emit("RESUME", false, null);
+        for (VcpuThread t : threads) {
+            t.resume();
+        }
+        launched = true;
+    }
+
+    /** QMP {@code system_reset}. */
+    public void systemReset() {
+        events.add(new ResetEvent("QMP system_reset", false));
+    }
+
+    /** QMP {@code quit}: after the reply, the main loop emits SHUTDOWN (host-qmp-quit) and exits with 0. */
+    public void quit() {
+        events.add(new ExitEvent(QUIT));
+    }
+
+    /** Host thread ids of the vCPUs as far as known (0 until a vCPU first exits to user space). */
+    public int[] vcpuThreadIds() {
+        return vcpuTids.clone();
+    }
+
+    /** The configuration. */
+    public VmConfig config() {
+        return config;
+    }
+
+    /** Flushes output; used by the caller before it exits. */
+    public void flush() {
+        serial.flush();
+        unassigned.flushSummary();
+    }
+
+    /** Unassigned accesses seen so far. */
+    public long unassignedAccesses() {
+        return unassigned.total();
+    }
+
+    @Override
+    public void close() {
+        for (VcpuThread t : threads) {
+            t.close();
+        }
+        vm.close();
+        memory.close();
+        kvm.close();
+    }
+}

@@ -1,0 +1,60 @@
+package io.isthmus.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Bad command lines get QEMU's error message (after the program name) and QEMU's exit status 1: each case runs
+ * under real {@code qemu-system-x86_64 -M microvm -accel kvm -display none} and under this VMM.
+ */
+class CommandLineDifferentialTest {
+
+    /** Drops each line's program prefix ("qemu-system-x86_64: ", "qemu: ", "isthmus-vmm: ") and QEMU's CPUID warnings. */
+    static String normalize(String stderr) {
+        List<String> out = new ArrayList<>();
+        for (String line : stderr.split("\n")) {
+            if (line.contains("host doesn't support requested feature")) {
+                continue;
+            }
+            out.add(line.replaceFirst("^(qemu-system-x86_64|qemu|isthmus-vmm): ", ""));
+        }
+        return String.join("\n", out);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {
+            "-foo", "--bogus-option", "-m", "-m abc", "-m size=abc", "-m 64,foo=1", "-m 12Q",
+            "-smp abc", "-smp 300", "-smp 2,foo=1", "-M pc2", "-machine microvm,foo=bar", "-M microvm,rtc=maybe",
+            "-serial bogus", "-serial file:/nonexistent/dir/x", "-device foo", "-device isa-debug-exit,iobase=zz",
+            "-device isa-debug-exit,bogus=1", "-device isa-debug-exit,iobase=-1", "-qmp bogus",
+            "-qmp unix:/tmp/isthmus-x.sock,server=on,wait=maybe", "-name", "-name foo,bar=1", "-initrd x",
+            "-append x", "-display gtk2", "-display none,foo", "-D", "-monitor foo", "-nographic -serial stdio",
+            "-kernel /nonexistent/kernel", "-M microvm,accel=kvm -accel kvm",
+            "-kernel @elf -initrd /nonexistent/module", "-kernel",
+    })
+    void sameErrorAsQemu(String line) {
+        String elf = TestGuests.build("multiboot.c", "multiboot.elf", "multiboot.ld").toString();
+        List<String> args = Arrays.stream(line.split(" ")).map(a -> a.replace("@elf", elf)).toList();
+        TestGuests.Result q = TestGuests.qemu(args);
+        TestGuests.Result i = TestGuests.isthmus(args);
+        assertEquals(1, q.status(), "QEMU rejects it: " + q.stderr());
+        assertEquals(normalize(q.stderr()), normalize(i.stderr()));
+        assertEquals(1, i.status());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"-d bogus", "-kernel /etc/hostname", "-cpu host", "-hda disk.img", "-monitor stdio",
+            "-accel tcg", "-serial pty", "-device virtio-net-device"})
+    void rejectedWithStatus1(String line) {
+        TestGuests.Result i = TestGuests.isthmus(Arrays.asList(line.split(" ")));
+        assertEquals(1, i.status(), i.stderr());
+        assertTrue(i.stderr().isEmpty() == line.startsWith("-d "), "one clear message: " + i.stderr());
+        assertTrue(!i.stderr().contains("Exception") && !i.stderr().contains("\tat "), "no stack trace: " + i.stderr());
+    }
+}

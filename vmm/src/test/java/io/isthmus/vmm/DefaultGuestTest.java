@@ -1,0 +1,62 @@
+package io.isthmus.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The built-in guest: the committed bytes are what its build script makes, and it boots and powers off. */
+class DefaultGuestTest {
+
+    @Test
+    void committedGuestMatchesAFreshBuild() throws IOException {
+        Path fresh = Files.createDirectories(TestGuests.OUT).resolve("default-guest-fresh.elf");
+        TestGuests.Result r = TestGuests.exec(List.of("bash", Path.of("src/main/guest/build.sh").toAbsolutePath()
+                .toString(), fresh.toString()), null, 60);
+        assertEquals(0, r.status(), r.stderr());
+        byte[] committed;
+        try (InputStream in = Main.class.getResourceAsStream(Main.DEFAULT_GUEST)) {
+            committed = in.readAllBytes();
+        }
+        assertArrayEquals(Files.readAllBytes(fresh), committed,
+                "src/main/resources/io/isthmus/vmm/guest/default-guest.elf is stale: run vmm/src/main/guest/build.sh");
+    }
+
+    @Test
+    void bootsWithNoKernelAndPowersOff() {
+        TestGuests.Result r = TestGuests.isthmusRaw(List.of("-append", "ignored"));
+        // -append without -kernel is QEMU's error, so the plain run is the interesting one:
+        assertEquals(1, r.status());
+        assertTrue(r.stderr().contains("-append only allowed with -kernel option"), r.stderr());
+        TestGuests.Result ok = TestGuests.isthmusRaw(List.of("-m", "256"));
+        String out = ok.out();
+        assertTrue(out.contains("Hello from the isthmus built-in guest!"), out);
+        assertTrue(out.contains("CPU mode:     32-bit protected mode, paging off"), out);
+        assertTrue(out.contains("Memory:       256 MiB usable RAM"), out);
+        assertTrue(out.contains("Command line: " + Main.DEFAULT_GUEST_NAME + " "), out);
+        assertEquals(1, ok.status(), "isa-debug-exit value 0 gives exit status 1; stderr: " + ok.stderr());
+    }
+
+    @Test
+    void sameOutputAsQemuForTheBuiltInGuest() throws IOException {
+        Path guest = Files.createDirectories(TestGuests.OUT).resolve(Main.DEFAULT_GUEST_NAME);
+        try (InputStream in = Main.class.getResourceAsStream(Main.DEFAULT_GUEST)) {
+            Files.write(guest, in.readAllBytes());
+        }
+        // Run both from the guest's directory with a relative kernel path, so both report the same name.
+        List<String> args = List.of("-serial", "stdio", "-device", "isa-debug-exit", "-kernel",
+                Main.DEFAULT_GUEST_NAME, "-append", "hello");
+        TestGuests.Result q = TestGuests.execIn(guest.getParent(), TestGuests.qemuCommand(args));
+        TestGuests.Result i = TestGuests.execIn(guest.getParent(), TestGuests.javaCommand(
+                java.util.stream.Stream.concat(List.of("-M", "microvm", "-accel", "kvm", "-display", "none").stream(),
+                        args.stream()).toList()));
+        assertEquals(q.out(), i.out(), i.stderr());
+        assertEquals(q.status(), i.status());
+    }
+}

@@ -1,0 +1,56 @@
+package io.isthmus.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A guest that hammers random ports and MMIO addresses: the VMM keeps running, reports the unassigned accesses
+ * rate-limited on stderr, and exits cleanly with the guest's status. CI runs 200,000 accesses (about as many
+ * exits); {@code -Dhostile.accesses=1000000} runs the full million.
+ */
+class HostileGuestTest {
+    @Test
+    void survivesRandomPortAndMmioAccesses() {
+        int n = Integer.getInteger("hostile.accesses", 200_000);
+        Path guest = TestGuests.build("hostile.c", "hostile.elf", "multiboot.ld");
+        List<String> args = new ArrayList<>(List.of("-serial", "stdio", "-kernel", guest.toString(), "-append",
+                "n=" + n));
+        args.addAll(TestGuests.EXIT_DEVICE);
+        long t0 = System.nanoTime();
+        TestGuests.Result r = TestGuests.isthmus(args);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertEquals(67, r.status(), "exit status; stderr tail: " + tail(r.stderr()));
+        assertTrue(r.out().contains("survived " + n + " accesses"), r.out());
+        long lines = r.stderr().lines().count();
+        assertTrue(r.stderr().contains("unassigned"), "unassigned accesses are reported");
+        // At most 10 reports and one summary per second of run time, plus the final summary.
+        assertTrue(lines <= 11 * (ms / 1000 + 2) + 1, lines + " stderr lines in " + ms + " ms");
+        assertTrue(r.stderr().contains("more unassigned accesses not shown"), tail(r.stderr()));
+    }
+
+    @Test
+    void dashDSendsUnassignedAccessesAndResetsToTheLogFile() throws Exception {
+        Path guest = TestGuests.build("hostile.c", "hostile.elf", "multiboot.ld");
+        Path logFile = TestGuests.OUT.resolve("hostile.log");
+        java.nio.file.Files.deleteIfExists(logFile);
+        List<String> args = new ArrayList<>(List.of("-serial", "null", "-kernel", guest.toString(), "-append", "n=100",
+                "-d", "guest_errors,cpu_reset", "-D", logFile.toString()));
+        args.addAll(TestGuests.EXIT_DEVICE);
+        TestGuests.Result r = TestGuests.isthmus(args);
+        assertEquals(67, r.status(), r.stderr());
+        String log = java.nio.file.Files.readString(logFile);
+        assertTrue(log.contains("INFO isthmus.vmm - CPU reset: PROTECTED_FLAT entry 0x"), log);
+        assertTrue(log.contains("WARN isthmus.vmm.guest_errors - unassigned "), log);
+        assertTrue(log.contains("exit status 67"), log);
+        assertEquals("", r.stderr().replaceAll("(?m)^.*host doesn't support.*\\n", ""));
+    }
+
+    private static String tail(String s) {
+        return s.length() > 2000 ? s.substring(s.length() - 2000) : s;
+    }
+}
