@@ -23,7 +23,7 @@ final class Prelink {
 
     private static void run() {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment set = arena.allocate(Libc.SIGSET_T_SIZE, 8);
+            MemorySegment set = arena.allocate(Libc.sigsetSize(), 8);
             MemorySegment zero = arena.allocate(16, 8);
             Libc.sigemptyset(set);
             Libc.sigaddset(set, 40);
