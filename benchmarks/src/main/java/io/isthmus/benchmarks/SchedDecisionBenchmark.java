@@ -22,7 +22,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The cost of one scheduling decision (pick the next vGPU, grant its slice, charge what it used) with every vGPU
- * backlogged, per policy, as the number of vGPUs grows. {@code LINEAR_SCAN} is the baseline: weighted stride scheduling
+ * backlogged, per policy, as the number of vGPUs grows. One op is the whole turn a policy does per slice, not
+ * {@code pick()} alone: the weighted policy keeps its bucket heaps in order when it is charged, so its O(log buckets)
+ * work is in {@code charge}, and a pick-only op would time a field read. {@code LINEAR_SCAN} is the baseline: weighted stride scheduling
  * that scans every vGPU per decision, as Intel GVT-g's {@code find_busy_vgpu()} does.
  *
  * <p>Weights cycle through 1..16 (GVT-g's range), so the weighted policy has up to 16 buckets; each charge adds an
