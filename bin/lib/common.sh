@@ -1,13 +1,20 @@
 # Shared by bin/isthmus and bin/test: find the repository and a JDK >= 25 without starting a JVM.
-ISTHMUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# (Parameter expansion instead of dirname/sed: every fork+exec here adds to the VMM's cold start.)
+_isthmus_lib=${BASH_SOURCE[0]}
+[[ $_isthmus_lib == */* ]] && _isthmus_lib=${_isthmus_lib%/*} || _isthmus_lib=.
+ISTHMUS_ROOT=$(cd "$_isthmus_lib/../.." && pwd)
 ISTHMUS_MIN_JDK=25
 
 # Prints the feature version of the JDK at $1 (from its release file), or nothing.
 jdk_feature() {
     local rel="$1/release" v
     [ -x "$1/bin/java" ] && [ -f "$rel" ] || return 0
-    v=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$rel")
-    printf '%s' "$v"
+    while IFS= read -r v; do
+        if [[ $v =~ ^JAVA_VERSION=\"([0-9]+) ]]; then
+            printf '%s' "${BASH_REMATCH[1]}"
+            return 0
+        fi
+    done <"$rel"
 }
 
 # Sets JAVA_HOME to a JDK >= 25: $JAVA_HOME when it qualifies, else the newest under /usr/lib/jvm

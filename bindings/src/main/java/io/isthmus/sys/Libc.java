@@ -11,7 +11,6 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 
 /**
  * errno-capturing downcalls into the C library: the system calls the toolkit makes.
@@ -39,90 +38,43 @@ public final class Libc {
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO =
-            CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
+    // An offset, not a layout VarHandle: building a path VarHandle spins method handles at startup.
+    private static final long ERRNO_OFFSET = CAPTURE_LAYOUT.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    /** Linked on first use: each downcall handle costs milliseconds to spin up, and most programs use few. */
-    private static final class OPEN_ {
-        static final MethodHandle H = errnoHandle("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), 2);
+    // x86-64 Linux system call numbers (arch/x86/entry/syscalls/syscall_64.tbl).
+    private static final long SYS_READ = 0, SYS_WRITE = 1, SYS_CLOSE = 3, SYS_POLL = 7, SYS_MMAP = 9,
+            SYS_MPROTECT = 10, SYS_MUNMAP = 11, SYS_RT_SIGPROCMASK = 14, SYS_IOCTL = 16, SYS_PREAD64 = 17,
+            SYS_PWRITE64 = 18, SYS_MADVISE = 28, SYS_GETPID = 39, SYS_FTRUNCATE = 77, SYS_RT_SIGTIMEDWAIT = 128,
+            SYS_GETTID = 186, SYS_TGKILL = 234, SYS_OPENAT = 257, SYS_EVENTFD2 = 290, SYS_MEMFD_CREATE = 319;
+    private static final long AT_FDCWD = -100;
+    /** The kernel's sigset_t: 64 signals, one bit each (bit n-1 = signal n); glibc's is 128 bytes, this first. */
+    private static final long KERNEL_SIGSET_SIZE = 8;
+    private static final int EINVAL = 22;
+
+    /**
+     * The one downcall every system call goes through: libc's {@code long syscall(long number, ...)} with six
+     * long arguments after the number (pointers as addresses; unused ones 0), errno captured. Each distinct
+     * downcall shape spins its own method-handle stubs on first link — tens of milliseconds of startup each,
+     * which the AOT cache does not keep — so one shape for all of them is linked once, on first use.
+     *
+     * <p>Linked as a plain (non-variadic) function of seven longs: linking it as variadic costs another ~15 ms
+     * of spinning for nothing on x86-64, where variadic and fixed integer arguments travel in the same
+     * registers and stack slots and the only difference, {@code %al} (the count of vector registers used), is
+     * not read by glibc's {@code syscall}, which is assembly that moves the arguments into place and traps.
+     */
+    private static final class SYSCALL_ {
+        static final MethodHandle H = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("syscall"),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                        JAVA_LONG),
+                Linker.Option.captureCallState("errno"));
     }
-    private static final class CLOSE_ {
-        static final MethodHandle H = errnoHandle("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    }
-    private static final class IOCTL_LONG_ {
-        static final MethodHandle H = errnoHandle("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), 2);
-    }
-    private static final class IOCTL_PTR_ {
-        static final MethodHandle H = errnoHandle("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), 2);
-    }
-    private static final class MMAP_ {
-        static final MethodHandle H = errnoHandle("mmap", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-    }
-    private static final class MUNMAP_ {
-        static final MethodHandle H = errnoHandle("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
-    }
-    private static final class MADVISE_ {
-        static final MethodHandle H = errnoHandle("madvise", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    }
-    private static final class MPROTECT_ {
-        static final MethodHandle H = errnoHandle("mprotect", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    }
-    private static final class READ_ {
-        static final MethodHandle H = errnoHandle("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    }
-    private static final class WRITE_ {
-        static final MethodHandle H = errnoHandle("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    }
-    private static final class PREAD_ {
-        static final MethodHandle H = errnoHandle("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-    }
-    private static final class PWRITE_ {
-        static final MethodHandle H = errnoHandle("pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-    }
-    private static final class EVENTFD_ {
-        static final MethodHandle H = errnoHandle("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    }
-    private static final class MEMFD_CREATE_ {
-        static final MethodHandle H = errnoHandle("memfd_create", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    }
-    private static final class FTRUNCATE_ {
-        static final MethodHandle H = errnoHandle("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
-    }
-    private static final class POLL_ {
-        static final MethodHandle H = errnoHandle("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    }
+    /** Used only for {@link #sysconf} callers outside the startup path; linked on first use. */
     private static final class SYSCONF_ {
-        static final MethodHandle H = errnoHandle("sysconf", FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
+        static final MethodHandle H = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("sysconf"),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT), Linker.Option.captureCallState("errno"));
     }
-    private static final class GETTID_ {
-        static final MethodHandle H = errnoHandle("gettid", FunctionDescriptor.of(JAVA_INT));
-    }
-    private static final class GETPID_ {
-        static final MethodHandle H = errnoHandle("getpid", FunctionDescriptor.of(JAVA_INT));
-    }
-    private static final class TGKILL_ {
-        static final MethodHandle H = errnoHandle("tgkill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-    }
-    private static final class PTHREAD_SIGMASK_ {
-        static final MethodHandle H = errnoHandle("pthread_sigmask", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
-    }
-    private static final class SIGTIMEDWAIT_ {
-        static final MethodHandle H = errnoHandle("sigtimedwait", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-    }
-    private static final class SIGEMPTYSET_ {
-        static final MethodHandle H = errnoHandle("sigemptyset", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    }
-    private static final class SIGADDSET_ {
-        static final MethodHandle H = errnoHandle("sigaddset", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    }
-    private static final class SIGDELSET_ {
-        static final MethodHandle H = errnoHandle("sigdelset", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    }
-    private static final class SIGISMEMBER_ {
-        static final MethodHandle H = errnoHandle("sigismember", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-    }
+    /** Used only to describe a failure; linked on first use. */
     private static final class STRERROR_ {
         static final MethodHandle H = LINKER.downcallHandle(
             LINKER.defaultLookup().findOrThrow("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -143,17 +95,30 @@ public final class Libc {
         }
     }
 
-    private static MethodHandle errnoHandle(String name, FunctionDescriptor descriptor) {
-        return LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow(name), descriptor, CAPTURE);
-    }
-
-    private static MethodHandle errnoHandle(String name, FunctionDescriptor descriptor, int firstVariadic) {
-        return LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow(name), descriptor, CAPTURE,
-                Linker.Option.firstVariadicArg(firstVariadic));
-    }
-
     private static int errno(MemorySegment capture) {
-        return (int) ERRNO.get(capture, 0L);
+        return capture.get(JAVA_INT, ERRNO_OFFSET);
+    }
+
+    /**
+     * {@code syscall(nr, a..f)}: the kernel's result, or {@code -errno}. Allocates nothing. The C library
+     * returns -1 and sets errno for the kernel's -4095..-1; no system call made here returns -1 on success.
+     */
+    private static long syscall(long nr, long a, long b, long c, long d, long e, long f) {
+        MemorySegment cap = SCRATCH.get().capture;
+        try {
+            long r = (long) SYSCALL_.H.invokeExact(cap, nr, a, b, c, d, e, f);
+            return r == -1 ? -errno(cap) : r;
+        } catch (Throwable t) {
+            throw wrap(t);
+        }
+    }
+
+    /** A native segment's address for a pointer argument; NULL is 0. Heap segments have no stable address. */
+    private static long addr(MemorySegment s) {
+        if (!s.isNative()) {
+            throw new IllegalArgumentException("heap segment not allowed as a native pointer: " + s);
+        }
+        return s.address();
     }
 
     /**
@@ -178,79 +143,37 @@ public final class Libc {
 
     /** {@code ioctl(fd, request, arg)} with an integer argument: the result, or {@code -errno}. */
     public static int ioctlRaw(int fd, long request, long arg) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            int r = (int) IOCTL_LONG_.H.invokeExact(cap, fd, request, arg);
-            return r == -1 ? -errno(cap) : r;
-        } catch (Throwable t) {
-            throw wrap(t);
-        }
+        return (int) syscall(SYS_IOCTL, fd, request, arg, 0, 0, 0);
     }
 
     /** {@code ioctl(fd, request, arg)} with a pointer argument: the result, or {@code -errno}. */
     public static int ioctlRaw(int fd, long request, MemorySegment arg) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            int r = (int) IOCTL_PTR_.H.invokeExact(cap, fd, request, arg);
-            return r == -1 ? -errno(cap) : r;
-        } catch (Throwable t) {
-            throw wrap(t);
-        }
+        return (int) syscall(SYS_IOCTL, fd, request, addr(arg), 0, 0, 0);
     }
 
     /** {@code read(fd, buf, count)}: bytes read, or {@code -errno}. */
     public static long readRaw(int fd, MemorySegment buf, long count) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            long r = (long) READ_.H.invokeExact(cap, fd, buf, count);
-            return r == -1 ? -errno(cap) : r;
-        } catch (Throwable t) {
-            throw wrap(t);
-        }
+        return syscall(SYS_READ, fd, addr(buf), count, 0, 0, 0);
     }
 
     /** {@code write(fd, buf, count)}: bytes written, or {@code -errno}. */
     public static long writeRaw(int fd, MemorySegment buf, long count) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            long r = (long) WRITE_.H.invokeExact(cap, fd, buf, count);
-            return r == -1 ? -errno(cap) : r;
-        } catch (Throwable t) {
-            throw wrap(t);
-        }
+        return syscall(SYS_WRITE, fd, addr(buf), count, 0, 0, 0);
     }
 
     /** {@code pread(fd, buf, count, offset)}: bytes read, or {@code -errno}. */
     public static long preadRaw(int fd, MemorySegment buf, long count, long offset) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            long r = (long) PREAD_.H.invokeExact(cap, fd, buf, count, offset);
-            return r == -1 ? -errno(cap) : r;
-        } catch (Throwable t) {
-            throw wrap(t);
-        }
+        return syscall(SYS_PREAD64, fd, addr(buf), count, offset, 0, 0);
     }
 
     /** {@code pwrite(fd, buf, count, offset)}: bytes written, or {@code -errno}. */
     public static long pwriteRaw(int fd, MemorySegment buf, long count, long offset) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            long r = (long) PWRITE_.H.invokeExact(cap, fd, buf, count, offset);
-            return r == -1 ? -errno(cap) : r;
-        } catch (Throwable t) {
-            throw wrap(t);
-        }
+        return syscall(SYS_PWRITE64, fd, addr(buf), count, offset, 0, 0);
     }
 
     /** {@code poll(fds, nfds, timeoutMillis)}: the number of ready descriptors, or {@code -errno}. */
     public static int pollRaw(MemorySegment fds, long nfds, int timeoutMillis) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            int r = (int) POLL_.H.invokeExact(cap, fds, nfds, timeoutMillis);
-            return r == -1 ? -errno(cap) : r;
-        } catch (Throwable t) {
-            throw wrap(t);
-        }
+        return (int) syscall(SYS_POLL, addr(fds), nfds, timeoutMillis, 0, 0, 0);
     }
 
     // ---- throwing forms ----
@@ -269,29 +192,20 @@ public final class Libc {
         return result;
     }
 
-    /** {@code open(path, flags)}; the caller owns the returned descriptor. */
+    /** {@code open(path, flags)} (as {@code openat(AT_FDCWD, ...)}); the caller owns the returned descriptor. */
     public static int open(String path, int flags) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment cap = SCRATCH.get().capture;
-            int r = (int) OPEN_.H.invokeExact(cap, arena.allocateFrom(path), flags, 0);
-            if (r == -1) {
-                throw new NativeException("open " + path, errno(cap));
+            long r = syscall(SYS_OPENAT, AT_FDCWD, arena.allocateFrom(path).address(), flags, 0, 0, 0);
+            if (r < 0) {
+                throw new NativeException("open " + path, (int) -r);
             }
-            return r;
-        } catch (Throwable t) {
-            throw wrap(t);
+            return (int) r;
         }
     }
 
     /** {@code close(fd)}: 0, or {@code -errno}. */
     public static int closeRaw(int fd) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            int r = (int) CLOSE_.H.invokeExact(cap, fd);
-            return r == -1 ? -errno(cap) : r;
-        } catch (Throwable t) {
-            throw wrap(t);
-        }
+        return (int) syscall(SYS_CLOSE, fd, 0, 0, 0, 0, 0);
     }
 
     /**
@@ -299,93 +213,59 @@ public final class Libc {
      * address; {@link Mmap} is the safe form that sizes it and ties its unmapping to an arena.
      */
     static MemorySegment mmap(long length, int prot, int flags, int fd, long offset, String what) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            MemorySegment r = (MemorySegment) MMAP_.H.invokeExact(cap, MemorySegment.NULL, length, prot, flags, fd, offset);
-            if (r.address() == -1L) {
-                throw new NativeException("mmap " + what, errno(cap));
-            }
-            return r;
-        } catch (Throwable t) {
-            throw wrap(t);
+        long r = syscall(SYS_MMAP, 0, length, prot, flags, fd, offset);
+        if (r < 0 && r >= -4095) {
+            throw new NativeException("mmap " + what, (int) -r);
         }
+        return MemorySegment.ofAddress(r);
     }
 
     /** {@code munmap(address, length)}: 0, or {@code -errno}. */
     static int munmapRaw(long address, long length) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            int r = (int) MUNMAP_.H.invokeExact(cap, MemorySegment.ofAddress(address), length);
-            return r == -1 ? -errno(cap) : r;
-        } catch (Throwable t) {
-            throw wrap(t);
-        }
+        return (int) syscall(SYS_MUNMAP, address, length, 0, 0, 0, 0);
     }
 
     /** {@code madvise} over the whole of {@code region}. */
     public static void madvise(MemorySegment region, int advice) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            int r = (int) MADVISE_.H.invokeExact(cap, region, region.byteSize(), advice);
-            if (r == -1) {
-                throw new NativeException("madvise " + advice + " on " + region.byteSize() + " bytes", errno(cap));
-            }
-        } catch (Throwable t) {
-            throw wrap(t);
+        long r = syscall(SYS_MADVISE, addr(region), region.byteSize(), advice, 0, 0, 0);
+        if (r < 0) {
+            throw new NativeException("madvise " + advice + " on " + region.byteSize() + " bytes", (int) -r);
         }
     }
 
     /** {@code mprotect} over the whole of {@code region}. */
     public static void mprotect(MemorySegment region, int prot) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            int r = (int) MPROTECT_.H.invokeExact(cap, region, region.byteSize(), prot);
-            if (r == -1) {
-                throw new NativeException("mprotect " + prot + " on " + region.byteSize() + " bytes", errno(cap));
-            }
-        } catch (Throwable t) {
-            throw wrap(t);
+        long r = syscall(SYS_MPROTECT, addr(region), region.byteSize(), prot, 0, 0, 0);
+        if (r < 0) {
+            throw new NativeException("mprotect " + prot + " on " + region.byteSize() + " bytes", (int) -r);
         }
     }
 
-    /** {@code eventfd(initval, flags)}; the caller owns the returned descriptor. */
+    /** {@code eventfd(initval, flags)} (the kernel's eventfd2); the caller owns the returned descriptor. */
     public static int eventfd(int initval, int flags) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            int r = (int) EVENTFD_.H.invokeExact(cap, initval, flags);
-            if (r == -1) {
-                throw new NativeException("eventfd", errno(cap));
-            }
-            return r;
-        } catch (Throwable t) {
-            throw wrap(t);
+        long r = syscall(SYS_EVENTFD2, Integer.toUnsignedLong(initval), flags, 0, 0, 0, 0);
+        if (r < 0) {
+            throw new NativeException("eventfd", (int) -r);
         }
+        return (int) r;
     }
 
     /** {@code memfd_create(name, flags)}; the caller owns the returned descriptor. */
     public static int memfdCreate(String name, int flags) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment cap = SCRATCH.get().capture;
-            int r = (int) MEMFD_CREATE_.H.invokeExact(cap, arena.allocateFrom(name), flags);
-            if (r == -1) {
-                throw new NativeException("memfd_create " + name, errno(cap));
+            long r = syscall(SYS_MEMFD_CREATE, arena.allocateFrom(name).address(), flags, 0, 0, 0, 0);
+            if (r < 0) {
+                throw new NativeException("memfd_create " + name, (int) -r);
             }
-            return r;
-        } catch (Throwable t) {
-            throw wrap(t);
+            return (int) r;
         }
     }
 
     /** {@code ftruncate(fd, length)}. */
     public static void ftruncate(int fd, long length, String what) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            int r = (int) FTRUNCATE_.H.invokeExact(cap, fd, length);
-            if (r == -1) {
-                throw new NativeException("ftruncate " + what + " to " + length, errno(cap));
-            }
-        } catch (Throwable t) {
-            throw wrap(t);
+        long r = syscall(SYS_FTRUNCATE, fd, length, 0, 0, 0, 0);
+        if (r < 0) {
+            throw new NativeException("ftruncate " + what + " to " + length, (int) -r);
         }
     }
 
@@ -403,9 +283,41 @@ public final class Libc {
         }
     }
 
-    /** The page size, read once on first use. */
+    /**
+     * The page size, read once on first use from the kernel's auxiliary vector ({@code AT_PAGESZ} in
+     * /proc/self/auxv, where the C library's sysconf finds it too) through the one syscall downcall, so that
+     * no second downcall shape is linked at startup; sysconf only if that fails.
+     */
     private static final class PageSize {
-        static final long VALUE = sysconf(_SC_PAGESIZE);
+        static final long VALUE = fromAuxv();
+
+        private static long fromAuxv() {
+            final long AT_NULL = 0, AT_PAGESZ = 6;
+            try (Arena arena = Arena.ofConfined()) {
+                int fd = open("/proc/self/auxv", O_RDONLY | O_CLOEXEC);
+                try {
+                    MemorySegment buf = arena.allocate(4096, 8);
+                    long n = 0;
+                    for (long r; n < buf.byteSize() && (r = readRaw(fd, buf.asSlice(n), buf.byteSize() - n)) > 0; ) {
+                        n += r;
+                    }
+                    for (long off = 0; off + 16 <= n; off += 16) {
+                        long type = buf.get(JAVA_LONG, off);
+                        if (type == AT_PAGESZ) {
+                            return buf.get(JAVA_LONG, off + 8);
+                        }
+                        if (type == AT_NULL) {
+                            break;
+                        }
+                    }
+                } finally {
+                    closeRaw(fd);
+                }
+            } catch (RuntimeException e) {
+                // fall through to sysconf
+            }
+            return sysconf(_SC_PAGESIZE);
+        }
     }
 
     /** Size of the C library's {@code sigset_t} (the kernel's own is 8 bytes). */
@@ -420,99 +332,68 @@ public final class Libc {
 
     /** The calling thread's kernel thread id. */
     public static int gettid() {
-        try {
-            return (int) GETTID_.H.invokeExact(SCRATCH.get().capture);
-        } catch (Throwable t) {
-            throw wrap(t);
-        }
+        return (int) syscall(SYS_GETTID, 0, 0, 0, 0, 0, 0);
     }
 
     /** The process id. */
     public static int getpid() {
-        try {
-            return (int) GETPID_.H.invokeExact(SCRATCH.get().capture);
-        } catch (Throwable t) {
-            throw wrap(t);
-        }
+        return (int) syscall(SYS_GETPID, 0, 0, 0, 0, 0, 0);
     }
 
     /** {@code tgkill(tgid, tid, sig)}: 0, or {@code -errno}. Allocates nothing. */
     public static int tgkillRaw(int tgid, int tid, int sig) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            int r = (int) TGKILL_.H.invokeExact(cap, tgid, tid, sig);
-            return r == -1 ? -errno(cap) : r;
-        } catch (Throwable t) {
-            throw wrap(t);
-        }
+        return (int) syscall(SYS_TGKILL, tgid, tid, sig, 0, 0, 0);
     }
 
-    /** {@code pthread_sigmask(how, set, oldset)} for the calling thread; {@code oldset} may be NULL. */
+    /**
+     * {@code pthread_sigmask(how, set, oldset)} for the calling thread; {@code oldset} may be NULL. Made as the
+     * kernel's {@code rt_sigprocmask} on the first 8 bytes of each set (the kernel's sigset_t); unlike glibc's
+     * wrapper it does not quietly drop glibc's internal signals (32, 33) from {@code set}: callers block only
+     * the signals they own.
+     */
     public static void pthreadSigmask(int how, MemorySegment set, MemorySegment oldset) {
-        try {
-            // pthread_sigmask returns the error number instead of setting errno.
-            int r = (int) PTHREAD_SIGMASK_.H.invokeExact(SCRATCH.get().capture, how, set, oldset);
-            if (r != 0) {
-                throw new NativeException("pthread_sigmask", r);
-            }
-        } catch (Throwable t) {
-            throw wrap(t);
+        long r = syscall(SYS_RT_SIGPROCMASK, how, addr(set), addr(oldset), KERNEL_SIGSET_SIZE, 0, 0);
+        if (r < 0) {
+            throw new NativeException("pthread_sigmask", (int) -r);
         }
     }
 
     /**
-     * {@code sigtimedwait(set, NULL, timeout)}: the signal number taken, or {@code -errno} ({@code -EAGAIN}
-     * when none was pending within the timeout).
+     * {@code sigtimedwait(set, NULL, timeout)} (the kernel's {@code rt_sigtimedwait}): the signal number taken,
+     * or {@code -errno} ({@code -EAGAIN} when none was pending within the timeout).
      */
     public static int sigtimedwaitRaw(MemorySegment set, MemorySegment timespec) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            int r = (int) SIGTIMEDWAIT_.H.invokeExact(cap, set, MemorySegment.NULL, timespec);
-            return r == -1 ? -errno(cap) : r;
-        } catch (Throwable t) {
-            throw wrap(t);
-        }
+        return (int) syscall(SYS_RT_SIGTIMEDWAIT, addr(set), 0, addr(timespec), KERNEL_SIGSET_SIZE, 0, 0);
     }
+
+    // sigset_t operations as plain bit operations, as glibc does them: signal n (1..64) is bit n-1 of the first
+    // unsigned long; the rest of glibc's 128-byte set is kept zero. No downcall.
 
     /** {@code sigemptyset(set)}; {@code set} is a C {@code sigset_t} of {@link #sigsetSize()} bytes. */
     public static void sigemptyset(MemorySegment set) {
-        sigsetOp(SIGEMPTYSET_.H, set, 0, "sigemptyset");
+        set.asSlice(0, sigsetSize()).fill((byte) 0);
     }
 
     /** {@code sigaddset(set, sig)}. */
     public static void sigaddset(MemorySegment set, int sig) {
-        sigsetOp(SIGADDSET_.H, set, sig, "sigaddset");
+        set.set(JAVA_LONG, 0, set.get(JAVA_LONG, 0) | sigbit(sig, "sigaddset"));
     }
 
     /** {@code sigdelset(set, sig)}. */
     public static void sigdelset(MemorySegment set, int sig) {
-        sigsetOp(SIGDELSET_.H, set, sig, "sigdelset");
+        set.set(JAVA_LONG, 0, set.get(JAVA_LONG, 0) & ~sigbit(sig, "sigdelset"));
     }
 
     /** {@code sigismember(set, sig)}. */
     public static boolean sigismember(MemorySegment set, int sig) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            int r = (int) SIGISMEMBER_.H.invokeExact(cap, set, sig);
-            if (r == -1) {
-                throw new NativeException("sigismember " + sig, errno(cap));
-            }
-            return r == 1;
-        } catch (Throwable t) {
-            throw wrap(t);
-        }
+        return (set.get(JAVA_LONG, 0) & sigbit(sig, "sigismember")) != 0;
     }
 
-    private static void sigsetOp(MethodHandle op, MemorySegment set, int sig, String name) {
-        MemorySegment cap = SCRATCH.get().capture;
-        try {
-            int r = op == SIGEMPTYSET_.H ? (int) op.invokeExact(cap, set) : (int) op.invokeExact(cap, set, sig);
-            if (r == -1) {
-                throw new NativeException(name + " " + sig, errno(cap));
-            }
-        } catch (Throwable t) {
-            throw wrap(t);
+    private static long sigbit(int sig, String name) {
+        if (sig <= 0 || sig > 64) {
+            throw new NativeException(name + " " + sig, EINVAL);
         }
+        return 1L << (sig - 1);
     }
 
     /** The C library's text for {@code errno}. */

@@ -38,6 +38,7 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        Prelink.start();
         System.exit(run(args, System.out, System.err));
     }
 

@@ -96,7 +96,6 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         this.err = err;
         this.booter = booter;
         this.map = MemoryMap.forRam(config.memBytes());
-        Prelink.start();
         this.kvm = Kvm.open();
         Vm v = null;
         GuestMemory m = null;
