@@ -178,20 +178,6 @@ public final class Libc {
 
     // ---- throwing forms ----
 
-    static int check(int result, String operation) {
-        if (result < 0) {
-            throw new NativeException(operation, -result);
-        }
-        return result;
-    }
-
-    static long check(long result, String operation) {
-        if (result < 0) {
-            throw new NativeException(operation, (int) -result);
-        }
-        return result;
-    }
-
     /** {@code open(path, flags)} (as {@code openat(AT_FDCWD, ...)}); the caller owns the returned descriptor. */
     public static int open(String path, int flags) {
         try (Arena arena = Arena.ofConfined()) {
