@@ -1,10 +1,9 @@
 package io.isthmus.kvm;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 
-import io.isthmus.bindings.kvm.kvm_cpuid2;
-import io.isthmus.bindings.kvm.kvm_cpuid_entry2;
+import java.lang.foreign.MemorySegment;
 
 /**
  * A CPUID table ({@code struct kvm_cpuid2} with its entries) in native memory: what
@@ -13,14 +12,14 @@ import io.isthmus.bindings.kvm.kvm_cpuid_entry2;
  * <p>Entries can be read and edited in place before handing the table to a vCPU. GC-reclaimed; not thread-safe.
  */
 public final class Cpuid {
-    static final long HEADER = kvm_cpuid2.sizeof();
-    static final long ENTRY = kvm_cpuid_entry2.sizeof();
+    static final long HEADER = KvmAbi.CPUID2_SIZE;
+    static final long ENTRY = KvmAbi.CPUID_ENTRY2_SIZE;
 
     private final MemorySegment s;
 
     Cpuid(int capacity) {
         this.s = Arena.ofAuto().allocate(HEADER + ENTRY * capacity, 8);
-        kvm_cpuid2.nent(s, capacity);
+        s.set(JAVA_INT, KvmAbi.CPUID2_NENT, capacity);
     }
 
     /** A copy of {@code other} with room for {@code capacity} entries. */
@@ -28,7 +27,7 @@ public final class Cpuid {
         Cpuid c = new Cpuid(capacity);
         int n = Math.min(other.size(), capacity);
         MemorySegment.copy(other.s, 0, c.s, 0, HEADER + ENTRY * n);
-        kvm_cpuid2.nent(c.s, n);
+        c.s.set(JAVA_INT, KvmAbi.CPUID2_NENT, n);
         return c;
     }
 
@@ -38,39 +37,38 @@ public final class Cpuid {
 
     /** The number of entries. */
     public int size() {
-        return kvm_cpuid2.nent(s);
+        return s.get(JAVA_INT, KvmAbi.CPUID2_NENT);
     }
 
-    private MemorySegment entry(int i) {
+    /** The offset of entry {@code i} in the table. */
+    private long entry(int i) {
         if (i < 0 || i >= size()) {
             throw new IndexOutOfBoundsException("CPUID entry " + i + " of " + size());
         }
-        return s.asSlice(HEADER + ENTRY * i, ENTRY);
+        return HEADER + ENTRY * i;
     }
 
-    public int function(int i) { return kvm_cpuid_entry2.function(entry(i)); }
-    public int index(int i) { return kvm_cpuid_entry2.index(entry(i)); }
-    public int flags(int i) { return kvm_cpuid_entry2.flags(entry(i)); }
-    public int eax(int i) { return kvm_cpuid_entry2.eax(entry(i)); }
-    public int ebx(int i) { return kvm_cpuid_entry2.ebx(entry(i)); }
-    public int ecx(int i) { return kvm_cpuid_entry2.ecx(entry(i)); }
-    public int edx(int i) { return kvm_cpuid_entry2.edx(entry(i)); }
+    public int function(int i) { return s.get(JAVA_INT, entry(i) + KvmAbi.CPUID_ENTRY2_FUNCTION); }
+    public int index(int i) { return s.get(JAVA_INT, entry(i) + KvmAbi.CPUID_ENTRY2_INDEX); }
+    public int flags(int i) { return s.get(JAVA_INT, entry(i) + KvmAbi.CPUID_ENTRY2_FLAGS); }
+    public int eax(int i) { return s.get(JAVA_INT, entry(i) + KvmAbi.CPUID_ENTRY2_EAX); }
+    public int ebx(int i) { return s.get(JAVA_INT, entry(i) + KvmAbi.CPUID_ENTRY2_EBX); }
+    public int ecx(int i) { return s.get(JAVA_INT, entry(i) + KvmAbi.CPUID_ENTRY2_ECX); }
+    public int edx(int i) { return s.get(JAVA_INT, entry(i) + KvmAbi.CPUID_ENTRY2_EDX); }
 
     /** Overwrites the four result registers of entry {@code i}. */
     public void set(int i, int eax, int ebx, int ecx, int edx) {
-        MemorySegment e = entry(i);
-        kvm_cpuid_entry2.eax(e, eax);
-        kvm_cpuid_entry2.ebx(e, ebx);
-        kvm_cpuid_entry2.ecx(e, ecx);
-        kvm_cpuid_entry2.edx(e, edx);
+        long e = entry(i);
+        s.set(JAVA_INT, e + KvmAbi.CPUID_ENTRY2_EAX, eax);
+        s.set(JAVA_INT, e + KvmAbi.CPUID_ENTRY2_EBX, ebx);
+        s.set(JAVA_INT, e + KvmAbi.CPUID_ENTRY2_ECX, ecx);
+        s.set(JAVA_INT, e + KvmAbi.CPUID_ENTRY2_EDX, edx);
     }
 
     /** The position of the entry for leaf {@code function}, sub-leaf {@code index} (ignored if not indexed), or -1. */
     public int find(int function, int index) {
         for (int i = 0; i < size(); i++) {
-            MemorySegment e = entry(i);
-            if (kvm_cpuid_entry2.function(e) == function
-                    && ((kvm_cpuid_entry2.flags(e) & 1) == 0 || kvm_cpuid_entry2.index(e) == index)) {
+            if (function(i) == function && ((flags(i) & 1) == 0 || index(i) == index)) {
                 return i;
             }
         }

@@ -7,14 +7,12 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED;
 
 import java.lang.foreign.MemorySegment;
 
-import io.isthmus.bindings.kvm.kvm_run;
-
 /**
  * A flyweight over {@code struct kvm_run}: reads and writes the fields of the vCPU's shared page in place.
  *
  * <p>One instance per vCPU, {@link #wrap wrapped} once around the mmap'd page (or, in tests, around any plain
  * segment of {@link #SIZE} bytes or more), then read after every {@code KVM_RUN}: nothing is allocated per exit.
- * Offsets come from the jextract layout of {@code kvm_run}. Methods are named for the exit whose union member they
+ * Offsets are {@link KvmAbi}'s literals, checked against the jextract layout of {@code kvm_run}. Methods are named for the exit whose union member they
  * read; reading a member of another exit returns whatever the page holds.
  *
  * <pre>
@@ -31,47 +29,43 @@ import io.isthmus.bindings.kvm.kvm_run;
  */
 public final class KvmRun {
     /** Bytes of {@code struct kvm_run} itself (PIO data follows it in the same mapping). */
-    public static final long SIZE = kvm_run.sizeof();
+    public static final long SIZE = KvmAbi.RUN_SIZE;
 
     // Literals so they can label switch cases; KvmRunTest checks each against the generated kvm_h constant.
     public static final int EXIT_UNKNOWN = 0, EXIT_EXCEPTION = 1, EXIT_IO = 2, EXIT_HYPERCALL = 3, EXIT_DEBUG = 4,
             EXIT_HLT = 5, EXIT_MMIO = 6, EXIT_IRQ_WINDOW_OPEN = 7, EXIT_SHUTDOWN = 8, EXIT_FAIL_ENTRY = 9,
-            EXIT_INTR = 10, EXIT_INTERNAL_ERROR = 17, EXIT_SYSTEM_EVENT = 24;
+            EXIT_INTR = 10, EXIT_INTERNAL_ERROR = 17, EXIT_SYSTEM_EVENT = 24, EXIT_IOAPIC_EOI = 26;
     /** {@code io.direction} values. */
     public static final int IO_IN = 0, IO_OUT = 1;
 
-    private static final long REQUEST_INTERRUPT_WINDOW = kvm_run.request_interrupt_window$offset();
-    private static final long IMMEDIATE_EXIT = kvm_run.immediate_exit$offset();
-    private static final long EXIT_REASON = kvm_run.exit_reason$offset();
-    private static final long READY_FOR_INJECTION = kvm_run.ready_for_interrupt_injection$offset();
-    private static final long IF_FLAG = kvm_run.if_flag$offset();
-    private static final long CR8 = kvm_run.cr8$offset();
-    private static final long APIC_BASE = kvm_run.apic_base$offset();
-    private static final long IO = kvm_run.io$offset();
-    private static final long IO_DIRECTION = IO + kvm_run.io.direction$offset();
-    private static final long IO_SIZE = IO + kvm_run.io.size$offset();
-    private static final long IO_PORT = IO + kvm_run.io.port$offset();
-    private static final long IO_COUNT = IO + kvm_run.io.count$offset();
-    private static final long IO_DATA_OFFSET = IO + kvm_run.io.data_offset$offset();
-    private static final long MMIO = kvm_run.mmio$offset();
-    private static final long MMIO_PHYS_ADDR = MMIO + kvm_run.mmio.phys_addr$offset();
-    private static final long MMIO_DATA = MMIO + kvm_run.mmio.data$offset();
-    private static final long MMIO_LEN = MMIO + kvm_run.mmio.len$offset();
-    private static final long MMIO_IS_WRITE = MMIO + kvm_run.mmio.is_write$offset();
-    private static final long FAIL_ENTRY = kvm_run.fail_entry$offset();
-    private static final long FAIL_REASON = FAIL_ENTRY + kvm_run.fail_entry.hardware_entry_failure_reason$offset();
-    private static final long FAIL_CPU = FAIL_ENTRY + kvm_run.fail_entry.cpu$offset();
-    private static final long HW_EXIT_REASON = kvm_run.hw$offset() + kvm_run.hw.hardware_exit_reason$offset();
-    private static final long INTERNAL = kvm_run.internal$offset();
-    private static final long INTERNAL_SUBERROR = INTERNAL + kvm_run.internal.suberror$offset();
-    private static final long INTERNAL_NDATA = INTERNAL + kvm_run.internal.ndata$offset();
-    private static final long INTERNAL_DATA = INTERNAL + kvm_run.internal.data$offset();
-    private static final long SYSTEM_EVENT = kvm_run.system_event$offset();
-    private static final long SYSTEM_EVENT_TYPE = SYSTEM_EVENT + kvm_run.system_event.type$offset();
-    private static final long SYSTEM_EVENT_NDATA = SYSTEM_EVENT + kvm_run.system_event.ndata$offset();
-    private static final long SYSTEM_EVENT_DATA = SYSTEM_EVENT + kvm_run.system_event.data$offset();
-    private static final long EX_EXCEPTION = kvm_run.ex$offset() + kvm_run.ex.exception$offset();
-    private static final long EX_ERROR_CODE = kvm_run.ex$offset() + kvm_run.ex.error_code$offset();
+    private static final long REQUEST_INTERRUPT_WINDOW = KvmAbi.RUN_REQUEST_INTERRUPT_WINDOW;
+    private static final long IMMEDIATE_EXIT = KvmAbi.RUN_IMMEDIATE_EXIT;
+    private static final long EXIT_REASON = KvmAbi.RUN_EXIT_REASON;
+    private static final long READY_FOR_INJECTION = KvmAbi.RUN_READY_FOR_INTERRUPT_INJECTION;
+    private static final long IF_FLAG = KvmAbi.RUN_IF_FLAG;
+    private static final long CR8 = KvmAbi.RUN_CR8;
+    private static final long APIC_BASE = KvmAbi.RUN_APIC_BASE;
+    private static final long IO_DIRECTION = KvmAbi.RUN_IO_DIRECTION;
+    private static final long IO_SIZE = KvmAbi.RUN_IO_SIZE;
+    private static final long IO_PORT = KvmAbi.RUN_IO_PORT;
+    private static final long IO_COUNT = KvmAbi.RUN_IO_COUNT;
+    private static final long IO_DATA_OFFSET = KvmAbi.RUN_IO_DATA_OFFSET;
+    private static final long MMIO_PHYS_ADDR = KvmAbi.RUN_MMIO_PHYS_ADDR;
+    private static final long MMIO_DATA = KvmAbi.RUN_MMIO_DATA;
+    private static final long MMIO_LEN = KvmAbi.RUN_MMIO_LEN;
+    private static final long MMIO_IS_WRITE = KvmAbi.RUN_MMIO_IS_WRITE;
+    private static final long FAIL_REASON = KvmAbi.RUN_FAIL_ENTRY_REASON;
+    private static final long FAIL_CPU = KvmAbi.RUN_FAIL_ENTRY_CPU;
+    private static final long HW_EXIT_REASON = KvmAbi.RUN_HW_EXIT_REASON;
+    private static final long INTERNAL_SUBERROR = KvmAbi.RUN_INTERNAL_SUBERROR;
+    private static final long INTERNAL_NDATA = KvmAbi.RUN_INTERNAL_NDATA;
+    private static final long INTERNAL_DATA = KvmAbi.RUN_INTERNAL_DATA;
+    private static final long SYSTEM_EVENT_TYPE = KvmAbi.RUN_SYSTEM_EVENT_TYPE;
+    private static final long SYSTEM_EVENT_NDATA = KvmAbi.RUN_SYSTEM_EVENT_NDATA;
+    private static final long SYSTEM_EVENT_DATA = KvmAbi.RUN_SYSTEM_EVENT_DATA;
+    private static final long EX_EXCEPTION = KvmAbi.RUN_EX_EXCEPTION;
+    private static final long EX_ERROR_CODE = KvmAbi.RUN_EX_ERROR_CODE;
+    private static final long EOI_VECTOR = KvmAbi.RUN_EOI_VECTOR;
 
     private MemorySegment page = MemorySegment.NULL;
 
@@ -273,6 +267,11 @@ public final class KvmRun {
         return page.get(JAVA_LONG_UNALIGNED, SYSTEM_EVENT_DATA + 8L * i);
     }
 
+    /** {@code KVM_EXIT_IOAPIC_EOI} (split irqchip): the vector of the level-triggered interrupt the guest ended. */
+    public int eoiVector() {
+        return page.get(JAVA_BYTE, EOI_VECTOR) & 0xFF;
+    }
+
     /** {@code KVM_EXIT_EXCEPTION}: the vector. */
     public int exceptionVector() {
         return page.get(JAVA_INT_UNALIGNED, EX_EXCEPTION);
@@ -298,6 +297,7 @@ public final class KvmRun {
             case 10 -> "INTR";
             case 17 -> "INTERNAL_ERROR";
             case 24 -> "SYSTEM_EVENT";
+            case 26 -> "IOAPIC_EOI";
             default -> "EXIT_" + reason;
         };
     }

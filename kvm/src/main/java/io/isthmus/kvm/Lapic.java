@@ -5,8 +5,6 @@ import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import io.isthmus.bindings.kvm.kvm_lapic_state;
-
 /**
  * A vCPU's in-kernel local APIC register page ({@code struct kvm_lapic_state}, 1 KiB), as read by
  * {@link Vcpu#getLapic()}. Registers are addressed by their MMIO offset ({@link #ID}, {@link #LVT0}, …).
@@ -21,7 +19,7 @@ public final class Lapic {
 
     /** A zeroed register page. */
     public Lapic() {
-        this.s = Arena.ofAuto().allocate(kvm_lapic_state.layout());
+        this.s = Arena.ofAuto().allocate(KvmAbi.LAPIC_STATE_SIZE, 8);
     }
 
     /** The native {@code struct kvm_lapic_state}. */

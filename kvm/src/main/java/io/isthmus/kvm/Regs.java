@@ -2,8 +2,7 @@ package io.isthmus.kvm;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-
-import io.isthmus.bindings.kvm.kvm_regs;
+import java.lang.foreign.ValueLayout;
 
 /**
  * The general-purpose registers of a vCPU ({@code struct kvm_regs}), held in native memory so that
@@ -17,7 +16,7 @@ public final class Regs {
 
     /** Zeroed registers. */
     public Regs() {
-        this.s = Arena.ofAuto().allocate(kvm_regs.layout());
+        this.s = Arena.ofAuto().allocate(KvmAbi.REGS_SIZE, 8);
     }
 
     /** The native {@code struct kvm_regs}. */
@@ -25,42 +24,42 @@ public final class Regs {
         return s;
     }
 
-    public long rax() { return kvm_regs.rax(s); }
-    public Regs rax(long v) { kvm_regs.rax(s, v); return this; }
-    public long rbx() { return kvm_regs.rbx(s); }
-    public Regs rbx(long v) { kvm_regs.rbx(s, v); return this; }
-    public long rcx() { return kvm_regs.rcx(s); }
-    public Regs rcx(long v) { kvm_regs.rcx(s, v); return this; }
-    public long rdx() { return kvm_regs.rdx(s); }
-    public Regs rdx(long v) { kvm_regs.rdx(s, v); return this; }
-    public long rsi() { return kvm_regs.rsi(s); }
-    public Regs rsi(long v) { kvm_regs.rsi(s, v); return this; }
-    public long rdi() { return kvm_regs.rdi(s); }
-    public Regs rdi(long v) { kvm_regs.rdi(s, v); return this; }
-    public long rsp() { return kvm_regs.rsp(s); }
-    public Regs rsp(long v) { kvm_regs.rsp(s, v); return this; }
-    public long rbp() { return kvm_regs.rbp(s); }
-    public Regs rbp(long v) { kvm_regs.rbp(s, v); return this; }
-    public long r8() { return kvm_regs.r8(s); }
-    public Regs r8(long v) { kvm_regs.r8(s, v); return this; }
-    public long r9() { return kvm_regs.r9(s); }
-    public Regs r9(long v) { kvm_regs.r9(s, v); return this; }
-    public long r10() { return kvm_regs.r10(s); }
-    public Regs r10(long v) { kvm_regs.r10(s, v); return this; }
-    public long r11() { return kvm_regs.r11(s); }
-    public Regs r11(long v) { kvm_regs.r11(s, v); return this; }
-    public long r12() { return kvm_regs.r12(s); }
-    public Regs r12(long v) { kvm_regs.r12(s, v); return this; }
-    public long r13() { return kvm_regs.r13(s); }
-    public Regs r13(long v) { kvm_regs.r13(s, v); return this; }
-    public long r14() { return kvm_regs.r14(s); }
-    public Regs r14(long v) { kvm_regs.r14(s, v); return this; }
-    public long r15() { return kvm_regs.r15(s); }
-    public Regs r15(long v) { kvm_regs.r15(s, v); return this; }
-    public long rip() { return kvm_regs.rip(s); }
-    public Regs rip(long v) { kvm_regs.rip(s, v); return this; }
-    public long rflags() { return kvm_regs.rflags(s); }
-    public Regs rflags(long v) { kvm_regs.rflags(s, v); return this; }
+    public long rax() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_RAX); }
+    public Regs rax(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_RAX, v); return this; }
+    public long rbx() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_RBX); }
+    public Regs rbx(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_RBX, v); return this; }
+    public long rcx() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_RCX); }
+    public Regs rcx(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_RCX, v); return this; }
+    public long rdx() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_RDX); }
+    public Regs rdx(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_RDX, v); return this; }
+    public long rsi() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_RSI); }
+    public Regs rsi(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_RSI, v); return this; }
+    public long rdi() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_RDI); }
+    public Regs rdi(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_RDI, v); return this; }
+    public long rsp() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_RSP); }
+    public Regs rsp(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_RSP, v); return this; }
+    public long rbp() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_RBP); }
+    public Regs rbp(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_RBP, v); return this; }
+    public long r8() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_R8); }
+    public Regs r8(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_R8, v); return this; }
+    public long r9() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_R9); }
+    public Regs r9(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_R9, v); return this; }
+    public long r10() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_R10); }
+    public Regs r10(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_R10, v); return this; }
+    public long r11() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_R11); }
+    public Regs r11(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_R11, v); return this; }
+    public long r12() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_R12); }
+    public Regs r12(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_R12, v); return this; }
+    public long r13() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_R13); }
+    public Regs r13(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_R13, v); return this; }
+    public long r14() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_R14); }
+    public Regs r14(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_R14, v); return this; }
+    public long r15() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_R15); }
+    public Regs r15(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_R15, v); return this; }
+    public long rip() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_RIP); }
+    public Regs rip(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_RIP, v); return this; }
+    public long rflags() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.REGS_RFLAGS); }
+    public Regs rflags(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.REGS_RFLAGS, v); return this; }
 
     /** A copy of these registers in new memory. */
     public Regs copy() {

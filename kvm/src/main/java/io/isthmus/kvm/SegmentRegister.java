@@ -1,8 +1,11 @@
 package io.isthmus.kvm;
 
-import java.lang.foreign.MemorySegment;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
-import io.isthmus.bindings.kvm.kvm_segment;
+import java.lang.foreign.MemorySegment;
 
 /**
  * An x86 segment register as KVM holds it ({@code struct kvm_segment}): the selector and the descriptor cache
@@ -54,25 +57,33 @@ public record SegmentRegister(long base, int limit, int selector, int type, bool
                 | (((flags >>> 12) & 0xF) << 52) | (((base >>> 24) & 0xFF) << 56);
     }
 
-    static SegmentRegister read(MemorySegment k) {
-        return new SegmentRegister(kvm_segment.base(k), kvm_segment.limit(k), kvm_segment.selector(k) & 0xFFFF,
-                kvm_segment.type(k), kvm_segment.present(k) != 0, kvm_segment.dpl(k), kvm_segment.db(k) != 0,
-                kvm_segment.s(k) != 0, kvm_segment.l(k) != 0, kvm_segment.g(k) != 0, kvm_segment.avl(k) != 0,
-                kvm_segment.unusable(k) != 0);
+    /** Reads the {@code struct kvm_segment} at {@code at} in {@code k}. */
+    static SegmentRegister read(MemorySegment k, long at) {
+        return new SegmentRegister(k.get(JAVA_LONG, at + KvmAbi.SEGMENT_BASE), k.get(JAVA_INT, at + KvmAbi.SEGMENT_LIMIT),
+                k.get(JAVA_SHORT, at + KvmAbi.SEGMENT_SELECTOR) & 0xFFFF, k.get(JAVA_BYTE, at + KvmAbi.SEGMENT_TYPE),
+                flag(k, at + KvmAbi.SEGMENT_PRESENT), k.get(JAVA_BYTE, at + KvmAbi.SEGMENT_DPL),
+                flag(k, at + KvmAbi.SEGMENT_DB), flag(k, at + KvmAbi.SEGMENT_S), flag(k, at + KvmAbi.SEGMENT_L),
+                flag(k, at + KvmAbi.SEGMENT_G), flag(k, at + KvmAbi.SEGMENT_AVL),
+                flag(k, at + KvmAbi.SEGMENT_UNUSABLE));
     }
 
-    void write(MemorySegment k) {
-        kvm_segment.base(k, base);
-        kvm_segment.limit(k, limit);
-        kvm_segment.selector(k, (short) selector);
-        kvm_segment.type(k, (byte) type);
-        kvm_segment.present(k, (byte) (present ? 1 : 0));
-        kvm_segment.dpl(k, (byte) dpl);
-        kvm_segment.db(k, (byte) (db ? 1 : 0));
-        kvm_segment.s(k, (byte) (s ? 1 : 0));
-        kvm_segment.l(k, (byte) (l ? 1 : 0));
-        kvm_segment.g(k, (byte) (g ? 1 : 0));
-        kvm_segment.avl(k, (byte) (avl ? 1 : 0));
-        kvm_segment.unusable(k, (byte) (unusable ? 1 : 0));
+    private static boolean flag(MemorySegment k, long at) {
+        return k.get(JAVA_BYTE, at) != 0;
+    }
+
+    /** Writes this register as the {@code struct kvm_segment} at {@code at} in {@code k}. */
+    void write(MemorySegment k, long at) {
+        k.set(JAVA_LONG, at + KvmAbi.SEGMENT_BASE, base);
+        k.set(JAVA_INT, at + KvmAbi.SEGMENT_LIMIT, limit);
+        k.set(JAVA_SHORT, at + KvmAbi.SEGMENT_SELECTOR, (short) selector);
+        k.set(JAVA_BYTE, at + KvmAbi.SEGMENT_TYPE, (byte) type);
+        k.set(JAVA_BYTE, at + KvmAbi.SEGMENT_PRESENT, (byte) (present ? 1 : 0));
+        k.set(JAVA_BYTE, at + KvmAbi.SEGMENT_DPL, (byte) dpl);
+        k.set(JAVA_BYTE, at + KvmAbi.SEGMENT_DB, (byte) (db ? 1 : 0));
+        k.set(JAVA_BYTE, at + KvmAbi.SEGMENT_S, (byte) (s ? 1 : 0));
+        k.set(JAVA_BYTE, at + KvmAbi.SEGMENT_L, (byte) (l ? 1 : 0));
+        k.set(JAVA_BYTE, at + KvmAbi.SEGMENT_G, (byte) (g ? 1 : 0));
+        k.set(JAVA_BYTE, at + KvmAbi.SEGMENT_AVL, (byte) (avl ? 1 : 0));
+        k.set(JAVA_BYTE, at + KvmAbi.SEGMENT_UNUSABLE, (byte) (unusable ? 1 : 0));
     }
 }

@@ -2,9 +2,7 @@ package io.isthmus.kvm;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-
-import io.isthmus.bindings.kvm.kvm_dtable;
-import io.isthmus.bindings.kvm.kvm_sregs;
+import java.lang.foreign.ValueLayout;
 
 /**
  * The special registers of a vCPU ({@code struct kvm_sregs}): segment registers, descriptor tables, control
@@ -26,7 +24,7 @@ public final class Sregs {
 
     /** Zeroed special registers; usually {@link Vcpu#getSregs()} is the starting point instead. */
     public Sregs() {
-        this.s = Arena.ofAuto().allocate(kvm_sregs.layout());
+        this.s = Arena.ofAuto().allocate(KvmAbi.SREGS_SIZE, 8);
     }
 
     /** The native {@code struct kvm_sregs}. */
@@ -34,59 +32,57 @@ public final class Sregs {
         return s;
     }
 
-    public SegmentRegister cs() { return SegmentRegister.read(kvm_sregs.cs(s)); }
-    public Sregs cs(SegmentRegister r) { r.write(kvm_sregs.cs(s)); return this; }
-    public SegmentRegister ds() { return SegmentRegister.read(kvm_sregs.ds(s)); }
-    public Sregs ds(SegmentRegister r) { r.write(kvm_sregs.ds(s)); return this; }
-    public SegmentRegister es() { return SegmentRegister.read(kvm_sregs.es(s)); }
-    public Sregs es(SegmentRegister r) { r.write(kvm_sregs.es(s)); return this; }
-    public SegmentRegister fs() { return SegmentRegister.read(kvm_sregs.fs(s)); }
-    public Sregs fs(SegmentRegister r) { r.write(kvm_sregs.fs(s)); return this; }
-    public SegmentRegister gs() { return SegmentRegister.read(kvm_sregs.gs(s)); }
-    public Sregs gs(SegmentRegister r) { r.write(kvm_sregs.gs(s)); return this; }
-    public SegmentRegister ss() { return SegmentRegister.read(kvm_sregs.ss(s)); }
-    public Sregs ss(SegmentRegister r) { r.write(kvm_sregs.ss(s)); return this; }
-    public SegmentRegister tr() { return SegmentRegister.read(kvm_sregs.tr(s)); }
-    public Sregs tr(SegmentRegister r) { r.write(kvm_sregs.tr(s)); return this; }
-    public SegmentRegister ldt() { return SegmentRegister.read(kvm_sregs.ldt(s)); }
-    public Sregs ldt(SegmentRegister r) { r.write(kvm_sregs.ldt(s)); return this; }
+    public SegmentRegister cs() { return SegmentRegister.read(s, KvmAbi.SREGS_CS); }
+    public Sregs cs(SegmentRegister r) { r.write(s, KvmAbi.SREGS_CS); return this; }
+    public SegmentRegister ds() { return SegmentRegister.read(s, KvmAbi.SREGS_DS); }
+    public Sregs ds(SegmentRegister r) { r.write(s, KvmAbi.SREGS_DS); return this; }
+    public SegmentRegister es() { return SegmentRegister.read(s, KvmAbi.SREGS_ES); }
+    public Sregs es(SegmentRegister r) { r.write(s, KvmAbi.SREGS_ES); return this; }
+    public SegmentRegister fs() { return SegmentRegister.read(s, KvmAbi.SREGS_FS); }
+    public Sregs fs(SegmentRegister r) { r.write(s, KvmAbi.SREGS_FS); return this; }
+    public SegmentRegister gs() { return SegmentRegister.read(s, KvmAbi.SREGS_GS); }
+    public Sregs gs(SegmentRegister r) { r.write(s, KvmAbi.SREGS_GS); return this; }
+    public SegmentRegister ss() { return SegmentRegister.read(s, KvmAbi.SREGS_SS); }
+    public Sregs ss(SegmentRegister r) { r.write(s, KvmAbi.SREGS_SS); return this; }
+    public SegmentRegister tr() { return SegmentRegister.read(s, KvmAbi.SREGS_TR); }
+    public Sregs tr(SegmentRegister r) { r.write(s, KvmAbi.SREGS_TR); return this; }
+    public SegmentRegister ldt() { return SegmentRegister.read(s, KvmAbi.SREGS_LDT); }
+    public Sregs ldt(SegmentRegister r) { r.write(s, KvmAbi.SREGS_LDT); return this; }
 
     /** Sets DS, ES, FS, GS and SS to {@code r}. */
     public Sregs dataSegments(SegmentRegister r) {
         return ds(r).es(r).fs(r).gs(r).ss(r);
     }
 
-    public long gdtBase() { return kvm_dtable.base(kvm_sregs.gdt(s)); }
-    public int gdtLimit() { return kvm_dtable.limit(kvm_sregs.gdt(s)) & 0xFFFF; }
+    public long gdtBase() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.SREGS_GDT + KvmAbi.DTABLE_BASE); }
+    public int gdtLimit() { return s.get(ValueLayout.JAVA_SHORT, KvmAbi.SREGS_GDT + KvmAbi.DTABLE_LIMIT) & 0xFFFF; }
     public Sregs gdt(long base, int limit) {
-        MemorySegment t = kvm_sregs.gdt(s);
-        kvm_dtable.base(t, base);
-        kvm_dtable.limit(t, (short) limit);
+        s.set(ValueLayout.JAVA_LONG, KvmAbi.SREGS_GDT + KvmAbi.DTABLE_BASE, base);
+        s.set(ValueLayout.JAVA_SHORT, KvmAbi.SREGS_GDT + KvmAbi.DTABLE_LIMIT, (short) limit);
         return this;
     }
-    public long idtBase() { return kvm_dtable.base(kvm_sregs.idt(s)); }
-    public int idtLimit() { return kvm_dtable.limit(kvm_sregs.idt(s)) & 0xFFFF; }
+    public long idtBase() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.SREGS_IDT + KvmAbi.DTABLE_BASE); }
+    public int idtLimit() { return s.get(ValueLayout.JAVA_SHORT, KvmAbi.SREGS_IDT + KvmAbi.DTABLE_LIMIT) & 0xFFFF; }
     public Sregs idt(long base, int limit) {
-        MemorySegment t = kvm_sregs.idt(s);
-        kvm_dtable.base(t, base);
-        kvm_dtable.limit(t, (short) limit);
+        s.set(ValueLayout.JAVA_LONG, KvmAbi.SREGS_IDT + KvmAbi.DTABLE_BASE, base);
+        s.set(ValueLayout.JAVA_SHORT, KvmAbi.SREGS_IDT + KvmAbi.DTABLE_LIMIT, (short) limit);
         return this;
     }
 
-    public long cr0() { return kvm_sregs.cr0(s); }
-    public Sregs cr0(long v) { kvm_sregs.cr0(s, v); return this; }
-    public long cr2() { return kvm_sregs.cr2(s); }
-    public Sregs cr2(long v) { kvm_sregs.cr2(s, v); return this; }
-    public long cr3() { return kvm_sregs.cr3(s); }
-    public Sregs cr3(long v) { kvm_sregs.cr3(s, v); return this; }
-    public long cr4() { return kvm_sregs.cr4(s); }
-    public Sregs cr4(long v) { kvm_sregs.cr4(s, v); return this; }
-    public long cr8() { return kvm_sregs.cr8(s); }
-    public Sregs cr8(long v) { kvm_sregs.cr8(s, v); return this; }
-    public long efer() { return kvm_sregs.efer(s); }
-    public Sregs efer(long v) { kvm_sregs.efer(s, v); return this; }
-    public long apicBase() { return kvm_sregs.apic_base(s); }
-    public Sregs apicBase(long v) { kvm_sregs.apic_base(s, v); return this; }
+    public long cr0() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.SREGS_CR0); }
+    public Sregs cr0(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.SREGS_CR0, v); return this; }
+    public long cr2() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.SREGS_CR2); }
+    public Sregs cr2(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.SREGS_CR2, v); return this; }
+    public long cr3() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.SREGS_CR3); }
+    public Sregs cr3(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.SREGS_CR3, v); return this; }
+    public long cr4() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.SREGS_CR4); }
+    public Sregs cr4(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.SREGS_CR4, v); return this; }
+    public long cr8() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.SREGS_CR8); }
+    public Sregs cr8(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.SREGS_CR8, v); return this; }
+    public long efer() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.SREGS_EFER); }
+    public Sregs efer(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.SREGS_EFER, v); return this; }
+    public long apicBase() { return s.get(ValueLayout.JAVA_LONG, KvmAbi.SREGS_APIC_BASE); }
+    public Sregs apicBase(long v) { s.set(ValueLayout.JAVA_LONG, KvmAbi.SREGS_APIC_BASE, v); return this; }
 
     @Override
     public String toString() {

@@ -8,7 +8,6 @@ import java.lang.foreign.MemorySegment;
 
 import io.isthmus.bindings.kvm.kvm_msr_entry;
 import io.isthmus.bindings.kvm.kvm_msrs;
-import io.isthmus.bindings.kvm.kvm_signal_mask;
 import io.isthmus.sys.Fd;
 import io.isthmus.sys.KvmIoctl;
 import io.isthmus.sys.Libc;
@@ -33,6 +32,7 @@ public final class Vcpu implements AutoCloseable {
     private final Fd fd;
     private final Arena arena;
     private final KvmRun run;
+    private final MemorySegment interruptArg; // struct kvm_interrupt, reused: injection must not allocate
     private volatile AutoCloseable runner;
 
     private Vcpu(Vm vm, int id, Fd fd, Arena arena, MemorySegment page) {
@@ -41,6 +41,7 @@ public final class Vcpu implements AutoCloseable {
         this.fd = fd;
         this.arena = arena;
         this.run = new KvmRun(page);
+        this.interruptArg = arena.allocate(KvmAbi.INTERRUPT_SIZE, 4);
     }
 
     static Vcpu create(Vm vm, int id, int rawFd, int mmapSize) {
@@ -111,11 +112,23 @@ public final class Vcpu implements AutoCloseable {
      */
     public void setSignalMask(long kernelSigset) {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment m = a.allocate(kvm_signal_mask.sizeof() + 8, 8);
-            kvm_signal_mask.len(m, 8);
-            m.set(JAVA_LONG_UNALIGNED, kvm_signal_mask.sizeof(), kernelSigset);
+            MemorySegment m = a.allocate(KvmAbi.SIGNAL_MASK_SIZE + 8, 8);
+            m.set(java.lang.foreign.ValueLayout.JAVA_INT, KvmAbi.SIGNAL_MASK_LEN, 8);
+            m.set(JAVA_LONG_UNALIGNED, KvmAbi.SIGNAL_MASK_SIZE, kernelSigset);
             fd.ioctl(KvmIoctl.KVM_SET_SIGNAL_MASK, m);
         }
+    }
+
+    /**
+     * {@code KVM_INTERRUPT}: queues external interrupt {@code vector} for injection at the next entry, as an 8259
+     * PIC's INTA cycle delivers it. With a split irqchip only (the user-space PIC's path to the LAPIC's ExtINT);
+     * call it on the vCPU's own thread between runs, when {@link KvmRun#readyForInterruptInjection()} says the
+     * guest can take it. Raw form, allocation-free: returns 0 or {@code -errno} ({@code -EEXIST} while one is
+     * still pending).
+     */
+    public int interruptRaw(int vector) {
+        interruptArg.set(java.lang.foreign.ValueLayout.JAVA_INT, KvmAbi.INTERRUPT_IRQ, vector);
+        return Libc.ioctlRaw(fd.get(), KvmIoctl.KVM_INTERRUPT, interruptArg);
     }
 
     // ---- registers ----

@@ -30,10 +30,12 @@ class KvmRunTest {
         assertEquals(kvm_h.KVM_EXIT_INTR(), KvmRun.EXIT_INTR);
         assertEquals(kvm_h.KVM_EXIT_INTERNAL_ERROR(), KvmRun.EXIT_INTERNAL_ERROR);
         assertEquals(kvm_h.KVM_EXIT_SYSTEM_EVENT(), KvmRun.EXIT_SYSTEM_EVENT);
+        assertEquals(kvm_h.KVM_EXIT_IOAPIC_EOI(), KvmRun.EXIT_IOAPIC_EOI);
         assertEquals(kvm_h.KVM_EXIT_IO_IN(), KvmRun.IO_IN);
         assertEquals(kvm_h.KVM_EXIT_IO_OUT(), KvmRun.IO_OUT);
         assertEquals(kvm_h.KVM_MEM_READONLY(), MemorySlot.READONLY);
         assertEquals(kvm_h.KVM_MEM_LOG_DIRTY_PAGES(), MemorySlot.LOG_DIRTY_PAGES);
+        assertEquals(kvm_h.KVM_CAP_SPLIT_IRQCHIP(), Vm.CAP_SPLIT_IRQCHIP);
         assertEquals(kvm_h.KVM_CAP_IRQCHIP(), Kvm.CAP_IRQCHIP);
         assertEquals(kvm_h.KVM_CAP_USER_MEMORY(), Kvm.CAP_USER_MEMORY);
         assertEquals(kvm_h.KVM_CAP_SET_TSS_ADDR(), Kvm.CAP_SET_TSS_ADDR);

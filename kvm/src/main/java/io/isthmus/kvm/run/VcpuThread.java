@@ -53,6 +53,7 @@ public final class VcpuThread implements AutoCloseable {
     private final Vcpu vcpu;
     private final ExitDispatcher dispatcher;
     private final ExitHandler handler;
+    private final EntryHook entryHook; // null: none
     private final Thread thread;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -65,10 +66,12 @@ public final class VcpuThread implements AutoCloseable {
     private int tid; // guarded by tidLock; 0 when kicks must not be sent
     private VcpuExit result; // guarded by lock
 
-    private VcpuThread(Vcpu vcpu, ExitDispatcher dispatcher, ExitHandler handler, boolean paused) {
+    private VcpuThread(Vcpu vcpu, ExitDispatcher dispatcher, ExitHandler handler, EntryHook entryHook,
+                       boolean paused) {
         this.vcpu = vcpu;
         this.dispatcher = dispatcher;
         this.handler = handler;
+        this.entryHook = entryHook;
         this.command = paused ? CMD_PAUSE : CMD_RUN;
         this.thread = Thread.ofPlatform().name("vcpu-" + vcpu.id()).daemon(true).unstarted(this::runLoop);
     }
@@ -79,7 +82,16 @@ public final class VcpuThread implements AutoCloseable {
      * @param paused start in {@link State#PAUSED} (call {@link #resume()} to enter the guest)
      */
     public static VcpuThread start(Vcpu vcpu, ExitDispatcher dispatcher, ExitHandler handler, boolean paused) {
-        VcpuThread t = new VcpuThread(vcpu, dispatcher, handler, paused);
+        return start(vcpu, dispatcher, handler, null, paused);
+    }
+
+    /**
+     * As {@link #start(Vcpu, ExitDispatcher, ExitHandler, boolean)}, with {@code entryHook} (may be {@code null})
+     * called before every {@code KVM_RUN}.
+     */
+    public static VcpuThread start(Vcpu vcpu, ExitDispatcher dispatcher, ExitHandler handler, EntryHook entryHook,
+                                   boolean paused) {
+        VcpuThread t = new VcpuThread(vcpu, dispatcher, handler, entryHook, paused);
         vcpu.attachRunner(t); // closing the vCPU (or its VM) now stops this thread first
         t.thread.start();
         return t;
@@ -288,6 +300,7 @@ public final class VcpuThread implements AutoCloseable {
         final KvmRun run = vcpu.run();
         final ExitDispatcher dispatcher = this.dispatcher;
         final ExitHandler handler = this.handler;
+        final EntryHook entryHook = this.entryHook;
         setState(State.RUNNING);
         while (true) {
             int cmd = command;
@@ -296,6 +309,9 @@ public final class VcpuThread implements AutoCloseable {
                     return report(VcpuExit.Reason.STOPPED, -1, null);
                 }
                 continue;
+            }
+            if (entryHook != null) {
+                entryHook.beforeEntry(vcpu, run);
             }
             int r = vcpu.runRaw();
             if (r < 0) {
