@@ -109,6 +109,11 @@ class NativeLayerTest {
     }
 
     @Test
+    void sigsetSizeLiteralMatchesTheGeneratedLayout() {
+        assertEquals(io.isthmus.bindings.libc.sigset_t.sizeof(), Libc.sigsetSize());
+    }
+
+    @Test
     void signalsCanBeBlockedTakenAndUnblockedWithoutDelivery() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment set = arena.allocate(Libc.sigsetSize(), 8);
