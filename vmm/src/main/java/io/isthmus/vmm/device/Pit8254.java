@@ -36,6 +36,13 @@ public final class Pit8254 implements AutoCloseable {
      * host stall, a burst of stale edges helps no guest (the PIC latches one), so they are dropped.
      */
     private static final int MAX_CATCH_UP = 64;
+    /**
+     * The timer thread sleeps at least this long between wake-ups. Legitimate rates (Linux's HZ=1000 is a 1193
+     * tick period) are unaffected apart from mode 2's one-tick pulse, whose falling edge arrives up to this late
+     * (harmless: the PIC and IOAPIC act on rising edges); a guest programming a count of 1 or 2, which would have
+     * the transitions a microsecond apart, costs at most 10000 wake-ups a second instead of a spinning core.
+     */
+    private static final long MIN_PARK_NANOS = 100_000;
 
     private final IrqLine irq0;
     private final LongSupplier clock;
@@ -148,8 +155,8 @@ public final class Pit8254 implements AutoCloseable {
             t.setDaemon(true);
             thread = t;
             t.start();
-        } else if (thread != null) {
-            LockSupport.unpark(thread); // re-plan with the new deadline
+        } else if (thread != null && thread != Thread.currentThread()) {
+            LockSupport.unpark(thread); // a vCPU reprogrammed channel 0: re-plan with the new deadline
         }
     }
 
@@ -168,7 +175,7 @@ public final class Pit8254 implements AutoCloseable {
             if (delay < 0) {
                 LockSupport.park(this);
             } else {
-                LockSupport.parkNanos(this, delay);
+                LockSupport.parkNanos(this, Math.max(delay, MIN_PARK_NANOS));
             }
         }
     }

@@ -250,4 +250,47 @@ class IoapicTest {
         assertEquals(0x0017_0020L, readReg(1));
         assertEquals(0x31, readEntry(1));
     }
+
+    @Test
+    void concurrentEdgesAreAllDeliveredOneOutputCallAtATime() throws Exception {
+        int threads = 4, pulses = 20_000;
+        java.util.concurrent.atomic.AtomicInteger inside = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger overlaps = new java.util.concurrent.atomic.AtomicInteger();
+        int[] perVector = new int[256];
+        Ioapic chip = new Ioapic(new Ioapic.Output() {
+            @Override
+            public void route(int pin, long msiAddress, int msiData, boolean masked) { }
+
+            @Override
+            public void deliver(long msiAddress, int msiData) {
+                if (inside.incrementAndGet() != 1) {
+                    overlaps.incrementAndGet();
+                }
+                perVector[msiData & 0xff]++; // safe only because Output calls never overlap
+                inside.decrementAndGet();
+            }
+        });
+        for (int t = 0; t < threads; t++) {
+            chip.write(0, 4, 0x10 + 2 * (t + 1));
+            chip.write(0x10, 4, 0x40 + t);
+        }
+        Thread[] workers = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            int pin = t + 1;
+            workers[t] = new Thread(() -> {
+                for (int i = 0; i < pulses; i++) {
+                    chip.setIrq(pin, true);
+                    chip.setIrq(pin, false);
+                }
+            });
+            workers[t].start();
+        }
+        for (Thread w : workers) {
+            w.join();
+        }
+        assertEquals(0, overlaps.get());
+        for (int t = 0; t < threads; t++) {
+            assertEquals(pulses, perVector[0x40 + t], "pin " + (t + 1));
+        }
+    }
 }
