@@ -24,8 +24,11 @@ import io.isthmus.kvm.bus.BusDevice;
  * pin 0 cannot be raised.
  *
  * <p>Lifetime: one per VM. Threading: all methods are thread-safe (this object's monitor), and {@link Output}
- * is always called after the monitor is released, on the calling thread, in the order the changes were made
- * (a second lock serialises the calls, so {@code route} calls for one pin are never reordered).
+ * is always called after the monitor is released, one call at a time and in the order the changes were made (a
+ * second lock serialises them, so {@code route} calls for one pin are never reordered). The call is made on one
+ * of the threads that made changes: when two threads race, the one already calling the Output also sends the
+ * other's, and the other returns once they are sent. An Output must therefore not block waiting for another
+ * vCPU thread.
  */
 public final class Ioapic implements BusDevice {
     /** Where the VMM maps it. */
@@ -156,6 +159,10 @@ public final class Ioapic implements BusDevice {
         flush();
     }
 
+    /**
+     * A guest MMIO read: IOREGSEL at any size, IOWIN (the selected register) only at size 4; anything else
+     * reads 0. Thread-safe.
+     */
     @Override
     public long read(long offset, int size) {
         synchronized (this) {
@@ -180,6 +187,10 @@ public final class Ioapic implements BusDevice {
         }
     }
 
+    /**
+     * A guest MMIO write: IOREGSEL (low byte kept), IOWIN (the selected register) and the EOI register, the
+     * latter two only at size 4; anything else is ignored. Thread-safe; may call {@link Output} before returning.
+     */
     @Override
     public void write(long offset, int size, long value) {
         synchronized (this) {
