@@ -2,6 +2,10 @@ package io.isthmus.vmm.device;
 
 import io.isthmus.kvm.bus.BusDevice;
 
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
 /**
  * An 82093AA-style I/O APIC as QEMU's {@code hw/intc/ioapic.c} (version 0x20, 24 pins), for MMIO at
  * 0xfec00000: IOREGSEL at offset 0x00, IOWIN at 0x10 and the EOI register at 0x40; the register window repeats
@@ -87,6 +91,15 @@ public final class Ioapic implements BusDevice {
     private int id;
     private int ioregsel;
 
+    /** QEMU's SUCCESSIVE_IRQ_MAX_COUNT: back-to-back EOI re-deliveries of one pin before backing off. */
+    private static final int STORM_EOIS = 10_000;
+    private static final long STORM_DELAY_MS = 10;
+    /** Per pin, EOIs in a row that found the line still asserted. Guarded by {@code this}. */
+    private final int[] eoiStreak = new int[PINS];
+    private boolean delayedServicePending;
+    /** Runs a task about {@link #STORM_DELAY_MS} later, on some other thread. */
+    private final Consumer<Runnable> later;
+
     /** Work gathered under the monitor for the Output, run once it is released. Guarded by {@code this}. */
     private int routePending;
     private final long[] deliverAddr = new long[QUEUE];
@@ -100,7 +113,14 @@ public final class Ioapic implements BusDevice {
 
     /** An IOAPIC in reset state (ID 0, every entry masked); calls {@code out.route} once for every pin. */
     public Ioapic(Output out) {
+        this(out, task -> CompletableFuture
+                .delayedExecutor(STORM_DELAY_MS, TimeUnit.MILLISECONDS).execute(task));
+    }
+
+    /** As the public constructor; {@code later} runs the storm back-off's deferred re-delivery (tests run it by hand). */
+    Ioapic(Output out, Consumer<Runnable> later) {
         this.out = out;
+        this.later = later;
         synchronized (this) {
             for (int i = 0; i < PINS; i++) {
                 table[i] = MASKED;
@@ -149,7 +169,8 @@ public final class Ioapic implements BusDevice {
     /**
      * The local APICs' EOI of {@code vector}: every level-triggered pin with that vector and remote IRR set gets
      * remote IRR cleared and, if its input is still asserted and unmasked, delivers again (QEMU's
-     * {@code ioapic_eoi_broadcast}, without its 10 ms back-off after 10000 back-to-back re-deliveries).
+     * {@code ioapic_eoi_broadcast}, including its storm protection: after 10000 back-to-back re-deliveries of a
+     * pin the next one is deferred by 10 ms, on a JDK timer thread).
      * Thread-safe; may call {@link Output#deliver} before returning.
      */
     public void eoi(int vector) {
@@ -227,6 +248,7 @@ public final class Ioapic implements BusDevice {
                     e &= ~REMOTE_IRR;
                 }
                 table[index] = e;
+                eoiStreak[index] = 0;
                 routePending |= 1 << index;
                 // Unmasking (or retriggering) may release a pending level request at once, as QEMU.
                 service();
@@ -242,9 +264,31 @@ public final class Ioapic implements BusDevice {
             }
             table[n] = entry & ~REMOTE_IRR;
             if ((entry & MASKED) == 0 && (irr & (1 << n)) != 0) {
-                service();
+                if (++eoiStreak[n] >= STORM_EOIS) {
+                    // A guest that EOIs a level interrupt without quieting its source would loop here for
+                    // ever. Real hardware re-delivers only after a bus delay; like QEMU, let it make slow
+                    // progress by re-delivering after 10 ms, off this thread.
+                    eoiStreak[n] = 0;
+                    if (!delayedServicePending) {
+                        delayedServicePending = true;
+                        later.accept(this::delayedService);
+                    }
+                } else {
+                    service();
+                }
+            } else {
+                eoiStreak[n] = 0;
             }
         }
+    }
+
+    /** The storm back-off's deferred re-delivery (QEMU's {@code delayed_ioapic_service_cb}). */
+    private void delayedService() {
+        synchronized (this) {
+            delayedServicePending = false;
+            service();
+        }
+        flush();
     }
 
     /** QEMU's {@code ioapic_service}: deliver every requested, unmasked pin not awaiting an EOI. */

@@ -293,4 +293,34 @@ class IoapicTest {
             assertEquals(pulses, perVector[0x40 + t], "pin " + (t + 1));
         }
     }
+
+    /** QEMU's ioapic_eoi_broadcast: the 10000th back-to-back re-delivery is deferred (10 ms in the VMM). */
+    @Test
+    void interruptStormBacksOff() {
+        List<Runnable> deferred = new ArrayList<>();
+        ioapic = new Ioapic(new Ioapic.Output() {
+            @Override
+            public void route(int pin, long msiAddress, int msiData, boolean masked) { }
+
+            @Override
+            public void deliver(long msiAddress, int msiData) {
+                delivered.add(new Msi(msiAddress, msiData));
+            }
+        }, deferred::add);
+        writeEntry(11, LEVEL | 0x3b);
+        ioapic.setIrq(11, true); // a device that never lets go
+        for (int i = 1; i < 10_000; i++) {
+            ioapic.eoi(0x3b);
+        }
+        assertEquals(10_000, delivered.size());
+        assertTrue(deferred.isEmpty());
+        ioapic.eoi(0x3b);
+        assertEquals(10_000, delivered.size()); // held back
+        assertEquals(1, deferred.size());
+        assertEquals(0, readEntry(11) & REMOTE_IRR);
+        deferred.get(0).run(); // the timer fires
+        assertEquals(10_001, delivered.size());
+        ioapic.eoi(0x3b);
+        assertEquals(10_002, delivered.size()); // the streak starts over
+    }
 }

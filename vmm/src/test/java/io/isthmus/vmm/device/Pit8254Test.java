@@ -297,8 +297,10 @@ class Pit8254Test {
         List<Boolean> seen = java.util.Collections.synchronizedList(new ArrayList<>());
         try (Pit8254 real = new Pit8254(seen::add, System::nanoTime)) {
             real.ports().write(3, 1, 0x36);
-            real.ports().write(0, 1, 11932 & 0xff); // 100 Hz square wave: a transition every 5 ms
-            real.ports().write(0, 1, 11932 >> 8);
+            // 20 Hz square wave, a transition every 25 ms: slow enough that only a 1.6 s stall of this thread
+            // could make the timer skip transitions and break the alternation checked below.
+            real.ports().write(0, 1, 59659 & 0xff);
+            real.ports().write(0, 1, 59659 >> 8);
             long deadline = System.nanoTime() + 5_000_000_000L;
             while (seen.size() < 6 && System.nanoTime() < deadline) {
                 Thread.sleep(1); // only waits for the timer thread; the assertions do not depend on timing
