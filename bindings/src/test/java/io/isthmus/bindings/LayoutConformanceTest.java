@@ -60,7 +60,7 @@ class LayoutConformanceTest {
     static final Map<String, List<String>> IOCTL_TABLES = Map.of(
             "kvm_h", List.of("io.isthmus.sys.KvmIoctl"),
             "vfio_h", List.of("io.isthmus.sys.VfioIoctl"),
-            "libc_h", List.of("io.isthmus.sys.Libc", "io.isthmus.sys.Errno"));
+            "libc_h", List.of("io.isthmus.sys.Libc", "io.isthmus.sys.Errno", "io.isthmus.sys.Termios"));
 
     /** One argfile: target package, header class, headers. */
     record Group(String argfile, String pkg, String headerClass, List<Path> headers) {

@@ -2,6 +2,7 @@ package io.isthmus.vmm.machine;
 
 import io.isthmus.kvm.Cpuid;
 import io.isthmus.kvm.Kvm;
+import io.isthmus.kvm.Lapic;
 import io.isthmus.kvm.KvmRun;
 import io.isthmus.kvm.Regs;
 import io.isthmus.kvm.Vcpu;
@@ -9,6 +10,7 @@ import io.isthmus.kvm.Vm;
 import io.isthmus.kvm.bus.MmioBus;
 import io.isthmus.kvm.bus.PioBus;
 import io.isthmus.kvm.memory.GuestMemory;
+import io.isthmus.kvm.run.EntryHook;
 import io.isthmus.kvm.run.ExitDispatcher;
 import io.isthmus.kvm.run.ExitHandler;
 import io.isthmus.kvm.run.VcpuExit;
@@ -24,7 +26,10 @@ import io.isthmus.vmm.device.CmosRtc;
 import io.isthmus.vmm.device.DebugExit;
 import io.isthmus.vmm.device.EmptyVirtioMmio;
 import io.isthmus.vmm.device.I8042Reset;
+import io.isthmus.vmm.device.Ioapic;
 import io.isthmus.vmm.device.MachineControl;
+import io.isthmus.vmm.device.Pic8259;
+import io.isthmus.vmm.device.Pit8254;
 import io.isthmus.vmm.device.Serial16550;
 import io.isthmus.vmm.device.Unassigned;
 
@@ -37,9 +42,15 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A microvm-like machine on KVM: RAM laid out as QEMU's microvm lays it out, the in-kernel irqchip (PIC,
- * IOAPIC, LAPICs) and PIT, COM1, the isa-debug-exit devices asked for, an i8042 reset line, a CMOS RTC,
- * microvm's ACPI sleep/reset registers and its empty virtio-mmio transports; one {@link VcpuThread} per vCPU.
+ * A microvm-like machine on KVM: RAM laid out as QEMU's microvm lays it out, interrupts as QEMU microvm wires them
+ * with KVM (a split irqchip: the LAPICs in the kernel; the 8259 PIC pair, the IOAPIC and the 8254 PIT emulated
+ * here), COM1, the isa-debug-exit devices asked for, an i8042 reset line, a CMOS RTC, microvm's ACPI sleep/reset
+ * registers and its empty virtio-mmio transports; one {@link VcpuThread} per vCPU.
+ *
+ * <p>ISA interrupts reach both the PIC and the IOAPIC (ISA IRQ 0 on IOAPIC pin 2, as QEMU's GSI wiring); the PIC's
+ * output is injected into the boot vCPU with {@code KVM_INTERRUPT} before it enters the guest (its LINT0 set to
+ * ExtINT at reset, as QEMU's {@code apic_reset_common} does), and the IOAPIC sends MSIs to the in-kernel LAPICs,
+ * with its pins' routes installed as GSI routes so that the kernel reports EOIs of level-triggered vectors.
  *
  * <p>Lifecycle: {@link #create} builds everything and loads the kernel through a {@link Booter}; {@link #run}
  * starts the vCPUs and blocks on the main thread until the guest (or QMP) ends the machine, returning the
@@ -80,6 +91,10 @@ public final class MicroVm implements MachineControl, AutoCloseable {
     private final GuestRam ram;
     private final Booter booter;
     private final Serial16550 serial;
+    private final Runnable restoreTerminal;
+    private final Pic8259 pic;
+    private final Ioapic ioapic;
+    private final Pit8254 pit;
     private final Unassigned.Reports unassigned;
     private final VmmLog log;
     private final ExitDispatcher dispatcher;
@@ -103,8 +118,7 @@ public final class MicroVm implements MachineControl, AutoCloseable {
             v = kvm.createVm();
             v.setIdentityMapAddr(IDENTITY_MAP);
             v.setTssAddr(TSS);
-            v.createIrqchip();
-            v.createPit2(0);
+            v.enableSplitIrqchip(Ioapic.PINS);
             GuestMemory.Builder b = GuestMemory.builder().region(0, map.lowRam());
             if (map.highRam() > 0) {
                 b.region(MemoryMap.HIGH_RAM_BASE, map.highRam());
@@ -139,8 +153,11 @@ public final class MicroVm implements MachineControl, AutoCloseable {
                 return mem.isRam(gpa, len);
             }
         };
-        Vm vmRef = v;
-        this.serial = new Serial16550(serialBackend.out, level -> vmRef.irqLine(COM1_IRQ, level));
+        this.pic = new Pic8259(this::kickBsp);
+        this.ioapic = new Ioapic(new IoapicRoutes(v));
+        this.pit = new Pit8254(level -> isaIrq(0, level), System::nanoTime);
+        this.serial = new Serial16550(serialBackend.out, level -> isaIrq(COM1_IRQ, level));
+        this.restoreTerminal = serialBackend.restore;
         // -d guest_errors or unimp: unassigned accesses go to the SLF4J log (-D file or stderr).
         this.log = config.logItems().isEmpty() ? null : VmmLog.open(config.logFile());
         this.unassigned = log != null && (config.logItems().contains("guest_errors")
@@ -156,12 +173,19 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         pio.insert(0x60, 1, i8042, "i8042");
         pio.insert(0x64, 1, i8042, "i8042");
         pio.insert(0x70, 2, new CmosRtc(map.lowRam(), map.highRam()), "rtc");
+        pio.insert(0x20, 2, pic.master(), "pic");
+        pio.insert(0xa0, 2, pic.slave(), "pic");
+        pio.insert(0x4d0, 2, pic.elcr(), "elcr");
+        pio.insert(0x40, 4, pit.ports(), "pit");
+        pio.insert(0x61, 1, pit.speaker(), "port61");
+        mmio.insert(Ioapic.BASE, 0x1000, ioapic, "ioapic");
         mmio.insert(AcpiGedRegs.BASE, AcpiGedRegs.SIZE, new AcpiGedRegs(this), "acpi-ged-regs");
         mmio.insert(EmptyVirtioMmio.BASE, EmptyVirtioMmio.STRIDE * EmptyVirtioMmio.COUNT, new EmptyVirtioMmio(),
                 "virtio-mmio");
-        // Ports and addresses the in-kernel irqchip and PIT own never exit to user space; every other gap gets
-        // a reporting filler so that no access goes unseen.
-        fillGaps(pio, new long[][] {{COM1, 8}, {0x60, 1}, {0x64, 1}, {0x70, 2}}, config, 0, 0x10000, true);
+        // Every gap gets a reporting filler so that no access goes unseen; the LAPICs' page never exits to user
+        // space (the kernel's LAPIC owns it).
+        fillGaps(pio, new long[][] {{COM1, 8}, {0x60, 1}, {0x64, 1}, {0x70, 2}, {0x20, 2}, {0xa0, 2}, {0x4d0, 2},
+                {0x40, 4}, {0x61, 1}}, config, 0, 0x10000, true);
         long lowEnd = map.lowRam();
         long[][] mmioUsed = {{AcpiGedRegs.BASE, AcpiGedRegs.SIZE},
                 {EmptyVirtioMmio.BASE, EmptyVirtioMmio.STRIDE * EmptyVirtioMmio.COUNT},
@@ -245,6 +269,8 @@ public final class MicroVm implements MachineControl, AutoCloseable {
                     ? " cs=0x" + Integer.toHexString(s.realModeCs()) + " ds=0x" + Integer.toHexString(s.realModeDs()) : ""));
         }
         Vcpu bsp = vcpus.get(0);
+        // As QEMU's apic_reset_common: the BSP's LINT0 delivers ExtINT, so the PIC's INTR reaches it.
+        bsp.setLapic(bsp.getLapic().set(Lapic.LVT0, 0x700));
         switch (s.mode()) {
             case PROTECTED_FLAT -> {
                 CpuModes.protectedMode32(bsp, memory, GDT_ADDR, s.rip());
@@ -267,6 +293,68 @@ public final class MicroVm implements MachineControl, AutoCloseable {
                 Regs r = bsp.getRegs();
                 bsp.setRegs(r.rsi(s.rsi()).rax(s.rax()).rbx(s.rbx()).rsp(s.rsp()));
             }
+        }
+    }
+
+    // ---- interrupts ----
+
+    /** An ISA interrupt line: to the PIC's input {@code irq} and the IOAPIC's pin (IRQ 0 on pin 2, as QEMU). */
+    private void isaIrq(int irq, boolean level) {
+        pic.setIrq(irq, level);
+        ioapic.setIrq(irq == 0 ? 2 : irq, level);
+    }
+
+    /** The PIC's INTR rose: the boot vCPU must leave the guest (or its in-kernel HLT) to have it injected. */
+    private void kickBsp() {
+        if (!threads.isEmpty()) {
+            threads.get(0).kick();
+        }
+    }
+
+    /**
+     * Before each entry of the boot vCPU: a pending PIC interrupt is acknowledged and injected when the guest can
+     * take it, or KVM is asked to exit as soon as it can (an interrupt window). Allocation-free.
+     */
+    private void injectPic(Vcpu vcpu, KvmRun run) {
+        if (!pic.hasInterrupt()) {
+            run.requestInterruptWindow(false);
+        } else if (run.readyForInterruptInjection()) {
+            vcpu.interruptRaw(pic.acknowledge());
+            run.requestInterruptWindow(false);
+        } else {
+            run.requestInterruptWindow(true);
+        }
+    }
+
+    /**
+     * The IOAPIC's way into KVM: interrupts as {@code KVM_SIGNAL_MSI}, and each pin's redirection entry mirrored
+     * as the GSI route of the same number, which is how the kernel learns which vectors are level-triggered (their
+     * EOIs come back as {@code KVM_EXIT_IOAPIC_EOI}). Thread-safe: synchronized.
+     */
+    private static final class IoapicRoutes implements Ioapic.Output {
+        private final Vm vm;
+        private final long[] addresses = new long[Ioapic.PINS];
+        private final int[] data = new int[Ioapic.PINS];
+        private final boolean[] present = new boolean[Ioapic.PINS];
+
+        IoapicRoutes(Vm vm) {
+            this.vm = vm;
+        }
+
+        @Override
+        public synchronized void route(int pin, long msiAddress, int msiData, boolean masked) {
+            if (present[pin] == !masked && addresses[pin] == msiAddress && data[pin] == msiData) {
+                return;
+            }
+            addresses[pin] = msiAddress;
+            data[pin] = msiData;
+            present[pin] = !masked;
+            vm.setMsiRoutes(addresses, data, present);
+        }
+
+        @Override
+        public void deliver(long msiAddress, int msiData) {
+            vm.signalMsi(msiAddress, msiData);
         }
     }
 
@@ -332,10 +420,11 @@ public final class MicroVm implements MachineControl, AutoCloseable {
 
     private void startThreads(boolean paused) {
         threads.clear();
+        EntryHook picInjector = this::injectPic;
         for (Vcpu c : vcpus) {
             int id = c.id();
             ExitHandler handler = (vcpu, run) -> handleExit(id, run);
-            threads.add(VcpuThread.start(c, dispatcher, handler, paused));
+            threads.add(VcpuThread.start(c, dispatcher, handler, id == 0 ? picInjector : null, paused));
         }
         launched = !paused;
     }
@@ -347,6 +436,10 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         }
         int reason = run.exitReason();
         if (reason == KvmRun.EXIT_HLT || reason == KvmRun.EXIT_INTR || reason == KvmRun.EXIT_IRQ_WINDOW_OPEN) {
+            return true;
+        }
+        if (reason == KvmRun.EXIT_IOAPIC_EOI) {
+            ioapic.eoi(run.eoiVector());
             return true;
         }
         if (reason == KvmRun.EXIT_SYSTEM_EVENT) {
@@ -410,6 +503,7 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         unassigned.flushSummary();
         System.out.flush();
         err.flush();
+        restoreTerminal.run();
         // halt, not exit: no shutdown hooks to run, and vCPU threads must not touch memory being torn down.
         Runtime.getRuntime().halt(status);
     }
@@ -471,10 +565,11 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         return config;
     }
 
-    /** Flushes output; used by the caller before it exits. */
+    /** Flushes output and gives the terminal its settings back; used by the caller before it exits. */
     public void flush() {
         serial.flush();
         unassigned.flushSummary();
+        restoreTerminal.run();
     }
 
     /** Unassigned accesses seen so far. */
@@ -484,6 +579,7 @@ public final class MicroVm implements MachineControl, AutoCloseable {
 
     @Override
     public void close() {
+        pit.close();
         for (VcpuThread t : threads) {
             t.close();
         }

@@ -1,5 +1,6 @@
 package io.isthmus.vmm.machine;
 
+import io.isthmus.sys.Termios;
 import io.isthmus.vmm.config.OptionException;
 import io.isthmus.vmm.config.VmConfig;
 
@@ -21,20 +22,48 @@ import java.nio.file.Path;
 /**
  * Opens a {@code -serial} character backend: the output stream the UART writes to and, where there is one,
  * the input it reads. Errors use QEMU's messages. Instances are owned by the machine for its lifetime.
+ *
+ * <p>{@code stdio} on a terminal puts the terminal in raw mode, as QEMU does, so that each key reaches the guest
+ * as it is typed (no line editing, no echo; Ctrl-C still ends the VMM); {@link #restore} puts the saved settings
+ * back, and a shutdown hook does it too for exits that do not go through the machine.
  */
 final class SerialBackend {
     final OutputStream out;
     final InputStream in;
+    /** Undoes what opening did to the terminal; idempotent, callable from any thread. */
+    final Runnable restore;
 
     private SerialBackend(OutputStream out, InputStream in) {
+        this(out, in, () -> { });
+    }
+
+    private SerialBackend(OutputStream out, InputStream in, Runnable restore) {
         this.out = out;
         this.in = in;
+        this.restore = restore;
+    }
+
+    /** stdio: unbuffered output (each byte reaches stdout as the guest writes it, nothing pending at exit). */
+    private static SerialBackend stdio() {
+        OutputStream out = new FileOutputStream(FileDescriptor.out);
+        InputStream in = new java.io.FileInputStream(FileDescriptor.in);
+        Termios saved = Termios.get(0);
+        if (saved == null) {
+            return new SerialBackend(out, in); // a pipe or a file: nothing to set
+        }
+        saved.copy().raw(true).set(0);
+        Runnable restore = () -> {
+            synchronized (saved) {
+                saved.set(0);
+            }
+        };
+        Runtime.getRuntime().addShutdownHook(new Thread(restore, "restore-terminal"));
+        return new SerialBackend(out, in, restore);
     }
 
     static SerialBackend open(VmConfig.Chardev c, String spec) {
         return switch (c.kind()) {
-            // Unbuffered: each byte reaches stdout as the guest writes it, and nothing is pending at exit.
-            case STDIO -> new SerialBackend(new FileOutputStream(FileDescriptor.out), new java.io.FileInputStream(FileDescriptor.in));
+            case STDIO -> stdio();
             case NULL, NONE -> new SerialBackend(OutputStream.nullOutputStream(), null);
             case FILE -> {
                 try {
