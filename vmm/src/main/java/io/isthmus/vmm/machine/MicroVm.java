@@ -343,13 +343,17 @@ public final class MicroVm implements MachineControl, AutoCloseable {
 
         @Override
         public synchronized void route(int pin, long msiAddress, int msiData, boolean masked) {
-            if (present[pin] == !masked && addresses[pin] == msiAddress && data[pin] == msiData) {
-                return;
-            }
+            // Only masked pins at reset: nothing to install. Every table change costs the kernel an SRCU grace
+            // period, so unchanged tables are not sent again.
+            boolean installed = !masked;
+            boolean changed = present[pin] != installed
+                    || installed && (addresses[pin] != msiAddress || data[pin] != msiData);
             addresses[pin] = msiAddress;
             data[pin] = msiData;
-            present[pin] = !masked;
-            vm.setMsiRoutes(addresses, data, present);
+            present[pin] = installed;
+            if (changed) {
+                vm.setMsiRoutes(addresses, data, present);
+            }
         }
 
         @Override
