@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * same options: the guest's serial output and the exit status must be identical, byte for byte.
  */
 class DifferentialTest {
-    static Path elf, aout, mod1, mod2, modComma, probe, bzimage;
+    static Path elf, aout, mod1, mod2, modComma, probe, bzimage, irq16;
 
     @BeforeAll
     static void build() throws IOException {
@@ -29,6 +29,7 @@ class DifferentialTest {
         aout = TestGuests.flat(aoutElf, "multiboot-aout.bin");
         probe = TestGuests.build("probe.c", "probe.elf", "multiboot.ld");
         bzimage = TestGuests.bzImage();
+        irq16 = TestGuests.bzImage("irq16");
         mod1 = TestGuests.OUT.resolve("mod1.txt");
         mod2 = TestGuests.OUT.resolve("mod2.bin");
         modComma = TestGuests.OUT.resolve("mod,comma.txt");
@@ -56,6 +57,9 @@ class DifferentialTest {
                         "console=ttyS0 root=/dev/vda vga=ext", "-initrd", "@mod1")),
                 Arguments.of("bzimage-5G-initrd", List.of("-kernel", "@bz", "-m", "5G", "-initrd", "@mod2",
                         "-append", "x,vga=0x317")),
+                // The PIC, PIT and UART interrupts taken in real mode (see irq16.S): the split irqchip's devices.
+                Arguments.of("interrupts-pic-pit-uart", List.of("-kernel", "@irq16")),
+                Arguments.of("interrupts-smp-2", List.of("-kernel", "@irq16", "-smp", "2")),
                 Arguments.of("missing-module", List.of("-kernel", "@elf", "-initrd", "/nonexistent/module")));
     }
 
@@ -68,7 +72,7 @@ class DifferentialTest {
             args.add(a.replace("@elf", elf.toString()).replace("@aout", aout.toString())
                     .replace("@mod1", mod1.toString()).replace("@mod2", mod2.toString())
                     .replace("@modcomma", modComma.toString().replace(",", ",,")).replace("@probe", probe.toString())
-                    .replace("@bz", bzimage.toString()));
+                    .replace("@bz", bzimage.toString()).replace("@irq16", irq16.toString()));
         }
         TestGuests.Result q = TestGuests.qemu(args);
         TestGuests.Result i = TestGuests.isthmus(args);

@@ -40,14 +40,19 @@ final class TestGuests {
     }
 
     /** The boot-protocol guest: bzimage.S assembled and linked flat (file offsets are addresses). */
-    static synchronized Path bzImage() {
+    static Path bzImage() {
+        return bzImage("bzimage");
+    }
+
+    /** A bzImage-shaped guest {@code name}.S assembled and linked flat into {@code name}.bin. */
+    static synchronized Path bzImage(String name) {
         try {
             Files.createDirectories(OUT);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        Path obj = OUT.resolve("bzimage.o"), out = OUT.resolve("bzimage.bin");
-        exec(List.of("gcc", "-c", "-o", obj.toString(), SOURCES.resolve("bzimage.S").toString()), null, 60);
+        Path obj = OUT.resolve(name + ".o"), out = OUT.resolve(name + ".bin");
+        exec(List.of("gcc", "-c", "-o", obj.toString(), SOURCES.resolve(name + ".S").toString()), null, 60);
         exec(List.of("gcc", "-nostdlib", "-Wl,-Ttext=0", "-Wl,--oformat=binary", "-Wl,--build-id=none",
                 "-o", out.toString(), obj.toString()), null, 60);
         return out;

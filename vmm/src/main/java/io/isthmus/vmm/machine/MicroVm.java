@@ -2,7 +2,6 @@ package io.isthmus.vmm.machine;
 
 import io.isthmus.kvm.Cpuid;
 import io.isthmus.kvm.Kvm;
-import io.isthmus.kvm.Lapic;
 import io.isthmus.kvm.KvmRun;
 import io.isthmus.kvm.Regs;
 import io.isthmus.kvm.Vcpu;
@@ -47,10 +46,12 @@ import java.util.concurrent.TimeUnit;
  * here), COM1, the isa-debug-exit devices asked for, an i8042 reset line, a CMOS RTC, microvm's ACPI sleep/reset
  * registers and its empty virtio-mmio transports; one {@link VcpuThread} per vCPU.
  *
- * <p>ISA interrupts reach both the PIC and the IOAPIC (ISA IRQ 0 on IOAPIC pin 2, as QEMU's GSI wiring); the PIC's
- * output is injected into the boot vCPU with {@code KVM_INTERRUPT} before it enters the guest (its LINT0 set to
- * ExtINT at reset, as QEMU's {@code apic_reset_common} does), and the IOAPIC sends MSIs to the in-kernel LAPICs,
- * with its pins' routes installed as GSI routes so that the kernel reports EOIs of level-triggered vectors.
+ * <p>ISA interrupts reach both the PIC and the IOAPIC (ISA IRQ 0 on IOAPIC pin 2, as QEMU's GSI wiring). The PIC's
+ * output is injected into the boot vCPU with {@code KVM_INTERRUPT} before it enters the guest, once the guest has
+ * made its LAPIC's LINT0 ExtINT: QEMU microvm leaves LINT0 masked at reset (no firmware sets up virtual-wire mode;
+ * its {@code info lapic} shows LVT0 0x00010000), and so does this machine. The IOAPIC sends MSIs to the in-kernel
+ * LAPICs, with its pins' routes installed as GSI routes so that the kernel reports EOIs of level-triggered
+ * vectors.
  *
  * <p>Lifecycle: {@link #create} builds everything and loads the kernel through a {@link Booter}; {@link #run}
  * starts the vCPUs and blocks on the main thread until the guest (or QMP) ends the machine, returning the
@@ -177,7 +178,7 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         pio.insert(0xa0, 2, pic.slave(), "pic");
         pio.insert(0x4d0, 2, pic.elcr(), "elcr");
         pio.insert(0x40, 4, pit.ports(), "pit");
-        pio.insert(0x61, 1, pit.speaker(), "port61");
+        // No port 0x61: QEMU microvm has no PC speaker, the port reads all ones there (checked by the irq16 guest).
         mmio.insert(Ioapic.BASE, 0x1000, ioapic, "ioapic");
         mmio.insert(AcpiGedRegs.BASE, AcpiGedRegs.SIZE, new AcpiGedRegs(this), "acpi-ged-regs");
         mmio.insert(EmptyVirtioMmio.BASE, EmptyVirtioMmio.STRIDE * EmptyVirtioMmio.COUNT, new EmptyVirtioMmio(),
@@ -185,7 +186,7 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         // Every gap gets a reporting filler so that no access goes unseen; the LAPICs' page never exits to user
         // space (the kernel's LAPIC owns it).
         fillGaps(pio, new long[][] {{COM1, 8}, {0x60, 1}, {0x64, 1}, {0x70, 2}, {0x20, 2}, {0xa0, 2}, {0x4d0, 2},
-                {0x40, 4}, {0x61, 1}}, config, 0, 0x10000, true);
+                {0x40, 4}}, config, 0, 0x10000, true);
         long lowEnd = map.lowRam();
         long[][] mmioUsed = {{AcpiGedRegs.BASE, AcpiGedRegs.SIZE},
                 {EmptyVirtioMmio.BASE, EmptyVirtioMmio.STRIDE * EmptyVirtioMmio.COUNT},
@@ -269,8 +270,6 @@ public final class MicroVm implements MachineControl, AutoCloseable {
                     ? " cs=0x" + Integer.toHexString(s.realModeCs()) + " ds=0x" + Integer.toHexString(s.realModeDs()) : ""));
         }
         Vcpu bsp = vcpus.get(0);
-        // As QEMU's apic_reset_common: the BSP's LINT0 delivers ExtINT, so the PIC's INTR reaches it.
-        bsp.setLapic(bsp.getLapic().set(Lapic.LVT0, 0x700));
         switch (s.mode()) {
             case PROTECTED_FLAT -> {
                 CpuModes.protectedMode32(bsp, memory, GDT_ADDR, s.rip());
