@@ -131,6 +131,25 @@ public final class Ioapic implements BusDevice {
     }
 
     /**
+     * A system reset, as QEMU's {@code ioapic_reset_common}: ID 0, IOREGSEL 0, no pending requests, every entry
+     * masked (remote IRR cleared); {@code out.route} is called again for every pin. Input levels are kept.
+     */
+    public void reset() {
+        synchronized (this) {
+            id = 0;
+            ioregsel = 0;
+            irr = 0;
+            java.util.Arrays.fill(eoiStreak, 0);
+            for (int i = 0; i < PINS; i++) {
+                table[i] = MASKED;
+            }
+            routePending = (1 << PINS) - 1;
+            deliverCount = 0;
+        }
+        flush();
+    }
+
+    /**
      * Drives input {@code pin} (0-23; 0 means pin 2, as in QEMU) to {@code level}. An edge-triggered pin
      * delivers on each rising edge while unmasked (a masked pin ignores the edge, per the 82093AA manual; unlike
      * QEMU, a repeated high without a low in between is not an edge); a

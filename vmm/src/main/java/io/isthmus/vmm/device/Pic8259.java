@@ -48,6 +48,20 @@ public final class Pic8259 {
         this.onInterrupt = onInterrupt;
     }
 
+    /**
+     * A system reset, as QEMU's {@code pic_reset}: both chips to their reset state with the ELCRs cleared; INTR
+     * drops. Input lines keep their levels (a device still asserting one re-raises it when it next changes).
+     */
+    public synchronized void reset() {
+        for (Chip c : new Chip[] {master, slave}) {
+            c.elcr = 0;
+            c.initReset();
+        }
+        updateIrq(slave);
+        updateIrq(master);
+        kick = false;
+    }
+
     /** The master's command/data ports: offset 0 is port 0x20, offset 1 is 0x21. Thread-safe. */
     public BusDevice master() {
         return masterPorts;

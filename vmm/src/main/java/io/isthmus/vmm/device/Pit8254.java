@@ -92,6 +92,24 @@ public final class Pit8254 implements AutoCloseable {
         return speaker;
     }
 
+    /**
+     * A system reset, as QEMU's {@code pit_reset}: every channel back to mode 3 with count 0x10000 and its reset
+     * gate, loaded now; channel 0 stops driving irq0 (and the line drops) until the guest loads it again, so the
+     * timer thread, if any, parks with nothing to do.
+     */
+    public synchronized void reset() {
+        long now = clock.getAsLong();
+        for (int i = 0; i < 3; i++) {
+            channels[i] = new Channel(i != 2, now);
+        }
+        speakerData = false;
+        if (armed) {
+            armed = false;
+            nextTransition = -1;
+            irq0.set(false);
+        }
+    }
+
     /** When channel 0's OUT next changes, in clock nanoseconds, or -1 if channel 0 is not driving irq0 or never will. */
     public synchronized long nextTransitionNanos() {
         return nextTransition;

@@ -466,6 +466,10 @@ public final class MicroVm implements MachineControl, AutoCloseable {
             t.stop();
         }
         emit("RESET", r.guest(), r.guest() ? "guest-reset" : "host-qmp-system-reset");
+        // As QEMU's qemu_devices_reset: the interrupt controllers and the PIT start over with the guest.
+        pic.reset();
+        ioapic.reset();
+        pit.reset();
         boot();
         // A guest reset while halted stays halted in the kernel unless told otherwise.
         vcpus.get(0).setMpState(Vcpu.MP_STATE_RUNNABLE);

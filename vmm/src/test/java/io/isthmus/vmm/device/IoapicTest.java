@@ -323,4 +323,21 @@ class IoapicTest {
         ioapic.eoi(0x3b);
         assertEquals(10_002, delivered.size()); // the streak starts over
     }
+
+    @Test
+    void resetMasksEveryPinAndRoutesThemAgain() {
+        newIoapic();
+        writeEntry(4, 0x8044);
+        ioapic.setIrq(4, true);
+        assertEquals(1, delivered.size());
+        writeReg(0, 5L << 24);
+        routes.clear();
+        ioapic.reset();
+        assertEquals(24, routes.size(), "every pin routed again");
+        assertTrue(routes.stream().allMatch(r -> r.masked()));
+        assertEquals(MASKED, readEntry(4), "entry masked, remote IRR clear");
+        assertEquals(0, readReg(0), "ID 0");
+        ioapic.eoi(0x44);
+        assertEquals(1, delivered.size(), "no re-delivery to a masked pin");
+    }
 }

@@ -447,4 +447,22 @@ class Pic8259Test {
         pulse(2 + 2); // IRQ 4, masked? 0x5a = 0101_1010: IRQ 4 masked
         assertEquals(0x5a10, pic.master().read(0, 2)); // a word read: IRR then IMR, byte by byte as QEMU
     }
+
+    @Test
+    void resetForgetsProgrammingAndPendingEdges() {
+        newPic();
+        linuxInit(false);
+        pic.elcr().write(0, 1, 0x08);
+        m(1, 0x04);
+        pulse(1);
+        assertTrue(pic.hasInterrupt());
+        pic.reset();
+        assertFalse(pic.hasInterrupt(), "INTR drops");
+        assertEquals(0, mr(1), "IMR back to 0");
+        assertEquals(0, pic.elcr().read(0, 1), "ELCR cleared");
+        assertEquals(7, pic.acknowledge(), "vector base 0 again; the edge pending before reset is gone");
+        biosInit();
+        pulse(0);
+        assertEquals(0x08, pic.acknowledge(), "reprogrammable after reset");
+    }
 }

@@ -330,4 +330,25 @@ class Pit8254Test {
     private static long pitThreads() {
         return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("pit")).count();
     }
+
+    @Test
+    void resetStopsChannel0AndRestoresMode3() {
+        now = T0;
+        ctl(0x34);
+        out(0, 0x00);
+        out(0, 0x10);
+        assertTrue(pit.nextTransitionNanos() != -1);
+        at(tick(0x1000));
+        boolean high = irq.get(irq.size() - 1);
+        pit.reset();
+        assertEquals(-1, pit.nextTransitionNanos(), "no more transitions after reset");
+        if (high) {
+            assertEquals(false, irq.get(irq.size() - 1), "the line dropped");
+        }
+        int seen = irq.size();
+        at(tick(0x5000));
+        assertEquals(seen, irq.size(), "nothing delivered after reset");
+        ctl(0xe2); // read-back status of channel 0: mode 3, lohi, binary, as QEMU's reset state
+        assertEquals(0x36, in(0) & 0x3f);
+    }
 }
