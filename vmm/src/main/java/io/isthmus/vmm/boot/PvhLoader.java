@@ -119,6 +119,20 @@ public final class PvhLoader {
             throw new ImageFormatException(path + ": the PVH ELF note's entry 0x" + Long.toHexString(entry)
                     + " is not in guest RAM (QEMU would start the guest there and it would fault)");
         }
+        // Everything is checked before the first write, so a refused image leaves guest RAM untouched.
+        byte[] cmd = cstring(cmdline);
+        if (cmd.length > TABLES_END - CMDLINE_ADDR) {
+            throw new ImageFormatException("PVH: the command line (" + cmd.length + " bytes with its NUL) does not"
+                    + " fit the " + (TABLES_END - CMDLINE_ADDR) + " bytes this VMM sets aside for it");
+        }
+        if (!ram.isRam(START_INFO_ADDR, TABLES_END - START_INFO_ADDR)) {
+            throw new ImageFormatException("PVH: guest RAM does not cover 0x" + Long.toHexString(START_INFO_ADDR)
+                    + "-0x" + Long.toHexString(TABLES_END - 1) + ", where the start_info goes; give more memory with -m");
+        }
+        if (rd != null && rd.length > 0 && !ram.isRam(initrdAddr, rd.length)) {
+            throw new ImageFormatException("PVH: the initrd (0x" + Integer.toHexString(rd.length) + " bytes at 0x"
+                    + Long.toHexString(initrdAddr) + ") does not fit in guest RAM; give more memory with -m");
+        }
         for (Elf.Segment s : blobs) {
             byte[] seg = new byte[(int) s.memSize()];
             System.arraycopy(image, (int) s.offset(), seg, 0, (int) s.fileSize());
@@ -126,11 +140,6 @@ public final class PvhLoader {
         }
 
         // The tables, as qboot's boot_pvh_from_fw_cfg fills them.
-        byte[] cmd = cstring(cmdline);
-        if (cmd.length > TABLES_END - CMDLINE_ADDR) {
-            throw new ImageFormatException("PVH: the command line (" + cmd.length + " bytes with its NUL) does not"
-                    + " fit the " + (TABLES_END - CMDLINE_ADDR) + " bytes this VMM sets aside for it");
-        }
         List<MemoryMap.E820Entry> e820 = map.e820();
         int entries = e820.size() + 1; // qboot's table ends with an all-zero entry, and counts it
         byte[] mm = new byte[entries * MEMMAP_ENTRY_SIZE];
@@ -152,17 +161,9 @@ public final class PvhLoader {
         s.putLong(32, 0); // rsdp_paddr: no ACPI tables here
         s.putLong(40, MEMMAP_ADDR);
         s.putInt(48, entries);
-        if (!ram.isRam(START_INFO_ADDR, TABLES_END - START_INFO_ADDR)) {
-            throw new ImageFormatException("PVH: guest RAM does not cover 0x" + Long.toHexString(START_INFO_ADDR)
-                    + "-0x" + Long.toHexString(TABLES_END - 1) + ", where the start_info goes; give more memory with -m");
-        }
         ram.write(MEMMAP_ADDR, mm);
         ram.write(CMDLINE_ADDR, cmd);
         if (module) {
-            if (!ram.isRam(initrdAddr, rd.length)) {
-                throw new ImageFormatException("PVH: the initrd (0x" + Integer.toHexString(rd.length) + " bytes at 0x"
-                        + Long.toHexString(initrdAddr) + ") does not fit in guest RAM; give more memory with -m");
-            }
             ram.write(initrdAddr, rd);
             byte[] mod = new byte[MODLIST_ENTRY_SIZE];
             ByteBuffer.wrap(mod).order(ByteOrder.LITTLE_ENDIAN).putLong(0, initrdAddr).putLong(8, rd.length);
@@ -177,8 +178,10 @@ public final class PvhLoader {
     /**
      * The PVH entry from the {@code PT_NOTE} segments, 0 when there is none. Like QEMU: the note is picked by type
      * alone (the owner name is not compared); names and descriptors are padded to the segment's {@code p_align}
-     * (not to 4 as the ELF specification says); a later segment's note wins over an earlier one's; and the
-     * descriptor is read as a 64-bit value when it has 8 bytes, of which the firmware uses the low 32 bits.
+     * (not to 4 as the ELF specification says); a later segment's note wins over an earlier one's. QEMU reads 8
+     * bytes at the descriptor whatever {@code n_descsz} says, and only their low 32 bits reach the firmware
+     * ({@code FW_CFG_KERNEL_ENTRY}); this reads the descriptor's own bytes (4, or 8 when it has them), so the
+     * two differ only for a 4-byte entry of 0 followed by non-zero bytes, which QEMU would enter at 0.
      */
     static long findEntry(byte[] image, String path, Elf elf) {
         ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
