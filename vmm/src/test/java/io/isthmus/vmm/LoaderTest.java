@@ -242,6 +242,16 @@ class LoaderTest {
     }
 
     @Test
+    void pvhNotePaddingFollowsTheSegmentsAlignmentAsInQemu() {
+        // p_align 8: QEMU looks for the descriptor 8 bytes after the 4-byte name, not 4.
+        assertEquals("Error loading uncompressed kernel without PVH ELF Note",
+                pvhError(pvhElf(true, 8, pvhNote(0x100000), TEXT)));
+        byte[] padded = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN).putInt(4).putInt(4).putInt(18)
+                .put(new byte[] {'X', 'e', 'n', 0, 0, 0, 0, 0}).putInt(0x100020).array();
+        assertEquals(0x100020, load(pvhElf(true, 8, padded, TEXT)).rip());
+    }
+
+    @Test
     void pvhUnsupportedElfFlagsGetQemusMessage() {
         byte[] img = pvhElf(false, 4, pvhNote(0x100000), TEXT);
         ByteBuffer.wrap(img).order(ByteOrder.LITTLE_ENDIAN).putInt(36, 0x10000);
@@ -264,10 +274,13 @@ class LoaderTest {
         ByteBuffer.wrap(img).order(ByteOrder.LITTLE_ENDIAN).putInt(52 + 32 + 4, 0x10000);
         e = pvhError(img);
         assertTrue(e.contains("program header 1 (PT_NOTE) at offset 0x54") && e.contains("past the end"), e);
-        // the PVH note's descriptor cut off by the end of its segment
+        // the PVH note's descriptor cut off by the end of the file
         byte[] cut = java.util.Arrays.copyOf(pvhNote(0x100000), 18);
-        e = pvhError(pvhElf(false, 4, cut, TEXT));
-        assertTrue(e.contains("PVH entry note (type 18) at offset 0x800") && e.contains("descriptor"), e);
+        img = pvhElf(false, 4, cut, TEXT);
+        System.arraycopy(cut, 0, img, img.length - cut.length, cut.length);
+        ByteBuffer.wrap(img).order(ByteOrder.LITTLE_ENDIAN).putInt(52 + 32 + 4, img.length - cut.length);
+        e = pvhError(img);
+        assertTrue(e.contains("PVH entry note (type 18) at offset 0x1fee") && e.contains("past the end of the file"), e);
         // p_align 0: QEMU dies of SIGFPE; here it is a message
         e = pvhError(pvhElf(false, 0, pvhNote(0x100000), TEXT));
         assertTrue(e.contains("PT_NOTE") && e.contains("p_align 0x0"), e);

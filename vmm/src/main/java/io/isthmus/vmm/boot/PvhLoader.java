@@ -84,10 +84,11 @@ public final class PvhLoader {
             throw new ImageFormatException("Error while loading elf kernel: " + path + ": ELF header at offset"
                     + " 0x12: e_machine " + elf.machine() + " is neither EM_386 (3) nor EM_X86_64 (62)");
         }
-        long entry = findEntry(image, path, elf);
-        if (entry == 0) {
+        long note = findEntry(image, path, elf);
+        if (note == 0) {
             throw new ImageFormatException("Error loading uncompressed kernel without PVH ELF Note");
         }
+        long entry = note & 0xffffffffL;
 
         byte[] rd = initrd == null ? null : readInitrd(initrd);
         long initrdAddr = 0;
@@ -176,12 +177,12 @@ public final class PvhLoader {
     }
 
     /**
-     * The PVH entry from the {@code PT_NOTE} segments, 0 when there is none. Like QEMU: the note is picked by type
+     * The PVH note's descriptor (64 bits, entry in the low 32), 0 when there is none. Like QEMU: the note is picked by type
      * alone (the owner name is not compared); names and descriptors are padded to the segment's {@code p_align}
-     * (not to 4 as the ELF specification says); a later segment's note wins over an earlier one's. QEMU reads 8
-     * bytes at the descriptor whatever {@code n_descsz} says, and only their low 32 bits reach the firmware
-     * ({@code FW_CFG_KERNEL_ENTRY}); this reads the descriptor's own bytes (4, or 8 when it has them), so the
-     * two differ only for a 4-byte entry of 0 followed by non-zero bytes, which QEMU would enter at 0.
+     * (not to 4 as the ELF specification says, so a 64-bit p_align of 8 moves a "Xen" note's descriptor 4 bytes
+     * on); a later segment's note wins over an earlier one's. The descriptor is read as 8 bytes whatever
+     * {@code n_descsz} says (QEMU reads a {@code size_t}); the result must be non-zero, and only its low 32 bits
+     * reach the firmware ({@code FW_CFG_KERNEL_ENTRY}), so the caller truncates it.
      */
     static long findEntry(byte[] image, String path, Elf elf) {
         ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
@@ -210,14 +211,17 @@ public final class PvhLoader {
                 }
                 long desc = p + 12 + alignUp(namesz, n.align());
                 if (type == XEN_ELFNOTE_PHYS32_ENTRY) {
-                    int len = descsz >= 8 ? 8 : 4;
-                    if (desc < 0 || desc + len > end) {
+                    // QEMU reads the descriptor from the mapped file, even where padding to p_align has put it
+                    // past the segment; only a descriptor past the end of the file is refused here.
+                    if (desc < 0 || desc + 4 > image.length) {
                         throw new ImageFormatException("Error while loading elf kernel: " + at + ": the PVH entry"
                                 + " note (type 18) at offset 0x" + Long.toHexString(p) + " has its descriptor at 0x"
-                                + Long.toHexString(desc) + ", past the end of its segment (0x" + Long.toHexString(end)
-                                + ")");
+                                + Long.toHexString(desc) + ", past the end of the file (" + image.length + " bytes)");
                     }
-                    found = (len == 8 ? b.getLong((int) desc) : b.getInt((int) desc)) & 0xffffffffL;
+                    found = 0;
+                    for (int i = 0; i < 8 && desc + i < image.length; i++) {
+                        found |= (image[(int) desc + i] & 0xffL) << (8 * i);
+                    }
                     break;
                 }
                 long next = desc + alignUp(descsz, n.align());
