@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -110,7 +109,7 @@ public final class PvhLoader {
                 blobs.add(s);
             }
         }
-        blobs.sort(Comparator.comparingLong(Elf.Segment::paddr));
+        blobs.sort((x, y) -> Long.compareUnsigned(x.paddr(), y.paddr())); // QEMU's addresses are unsigned
         checkOverlap(blobs, path);
 
         for (Elf.Segment s : elf.segments()) {
@@ -134,10 +133,13 @@ public final class PvhLoader {
             throw new ImageFormatException("PVH: the initrd (0x" + Integer.toHexString(rd.length) + " bytes at 0x"
                     + Long.toHexString(initrdAddr) + ") does not fit in guest RAM; give more memory with -m");
         }
+        byte[] zeros = new byte[64 * 1024];
         for (Elf.Segment s : blobs) {
-            byte[] seg = new byte[(int) s.memSize()];
-            System.arraycopy(image, (int) s.offset(), seg, 0, (int) s.fileSize());
-            ram.write(s.paddr(), seg);
+            ram.write(s.paddr(), image, (int) s.offset(), (int) s.fileSize());
+            // The bss, zeroed in chunks: a large one need not be allocated on the Java heap.
+            for (long at = s.paddr() + s.fileSize(), end = s.paddr() + s.memSize(); at < end; at += zeros.length) {
+                ram.write(at, zeros, 0, (int) Math.min(zeros.length, end - at));
+            }
         }
 
         // The tables, as qboot's boot_pvh_from_fw_cfg fills them.
@@ -238,7 +240,7 @@ public final class PvhLoader {
         StringBuilder pairs = new StringBuilder();
         for (int i = 1; i < sorted.size(); i++) {
             Elf.Segment a = sorted.get(i - 1), c = sorted.get(i);
-            if (a.paddr() + a.fileSize() > c.paddr()) {
+            if (Long.compareUnsigned(a.paddr() + a.fileSize(), c.paddr()) > 0) {
                 pairs.append("\nThe following two regions overlap (in the memory address space):\n")
                         .append(region(path, a)).append('\n').append(region(path, c));
             }
@@ -264,7 +266,7 @@ public final class PvhLoader {
         if (s.memSize() == 0) {
             return; // QEMU loads nothing for it
         }
-        if (s.memSize() > Integer.MAX_VALUE - 16 || s.paddr() < 0 || !ram.isRam(s.paddr(), s.memSize())) {
+        if (s.paddr() < 0 || s.memSize() < 0 || !ram.isRam(s.paddr(), s.memSize())) {
             throw new ImageFormatException(at + ": segment 0x" + Long.toHexString(s.paddr()) + "+0x"
                     + Long.toHexString(s.memSize()) + " (p_paddr+p_memsz) does not fit in guest RAM; give more"
                     + " memory with -m or link the kernel lower");
