@@ -65,6 +65,13 @@ final class TestGuests {
         return out;
     }
 
+    /** objcopy -O elf64-x86-64: the same guest in a 64-bit ELF container (32-bit code, EM_X86_64 header). */
+    static Path elf64(Path elf, String name) {
+        Path out = OUT.resolve(name);
+        exec(List.of("objcopy", "-O", "elf64-x86-64", elf.toString(), out.toString()), null, 60);
+        return out;
+    }
+
     /** The result of a process: stdout bytes, stderr text, exit status. */
     record Result(byte[] stdout, String stderr, int status) {
         String out() {

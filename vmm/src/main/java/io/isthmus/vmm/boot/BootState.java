@@ -6,9 +6,9 @@ package io.isthmus.vmm.boot;
  * @param mode CPU mode at entry
  * @param rip  entry point (for real mode: the linear address {@code cs * 16 + ip}, with {@code cs} in rsi's
  *             place... see {@link #realModeCs})
- * @param rax  EAX/RAX (Multiboot: the magic 0x2BADB002)
- * @param rbx  EBX/RBX (Multiboot: the information structure's address)
- * @param rsi  ESI/RSI (Linux 64-bit entry: the boot_params address)
+ * @param rax  EAX/RAX (Multiboot: the magic 0x2BADB002; PVH: the same value, which QEMU's firmware leaves)
+ * @param rbx  EBX/RBX (Multiboot: the information structure's address; PVH: the hvm_start_info's)
+ * @param rsi  ESI/RSI (Linux 64-bit entry: the boot_params address; PVH: the memory map's, as qboot leaves it)
  * @param rsp  stack pointer
  * @param realModeCs code segment for real-mode entry (also used for all data segments' base when
  *                   {@code realModeDs} is 0)
@@ -20,7 +20,7 @@ public record BootState(Mode mode, long rip, long rax, long rbx, long rsi, long 
     /** The CPU mode a loader hands over in. */
     public enum Mode { REAL, PROTECTED_FLAT, LONG }
 
-    /** Flat 32-bit protected mode, paging off: the Multiboot entry. */
+    /** Flat 32-bit protected mode, paging off: the Multiboot entry (PVH uses the same mode with more registers). */
     public static BootState protectedFlat(long eip, long eax, long ebx) {
         return new BootState(Mode.PROTECTED_FLAT, eip, eax, ebx, 0, 0, 0, 0);
     }

@@ -6,16 +6,32 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The parts of an ELF executable a loader needs: class, machine, entry point and loadable segments, each
- * checked against the file's size so that a malformed image fails with the header and offset at fault.
+ * The parts of an ELF executable a loader needs: class, machine, flags, entry point, loadable segments (each
+ * checked against the file's size so that a malformed image fails with the header and offset at fault) and
+ * note segments (not checked here: only the PVH loader reads them, and QEMU's Multiboot path ignores them).
  * Immutable; thread-safe.
+ *
+ * @param flags {@code e_flags}
+ * @param notes the {@code PT_NOTE} program headers, in file order
  */
-public record Elf(int elfClass, int machine, long entry, List<Segment> segments) {
+public record Elf(int elfClass, int machine, int flags, long entry, List<Segment> segments, List<NoteSegment> notes) {
     public static final int EM_386 = 3, EM_X86_64 = 62;
-    private static final int PT_LOAD = 1;
+    private static final int PT_LOAD = 1, PT_NOTE = 4;
 
-    /** A {@code PT_LOAD} program header. */
-    public record Segment(long offset, long paddr, long vaddr, long fileSize, long memSize) {}
+    /**
+     * A {@code PT_LOAD} program header.
+     *
+     * @param index its position in the program header table (QEMU names segments by it)
+     * @param headerOffset the file offset of the program header itself, for messages
+     */
+    public record Segment(int index, int headerOffset, long offset, long paddr, long vaddr, long fileSize,
+                          long memSize) {}
+
+    /**
+     * A {@code PT_NOTE} program header: where its notes lie in the file ({@code offset}, {@code fileSize}, not
+     * checked against the file) and its {@code p_align}, which QEMU uses to pad note names and descriptors.
+     */
+    public record NoteSegment(int index, int headerOffset, long offset, long fileSize, long align) {}
 
     /** Whether {@code image} starts with the ELF magic. */
     public static boolean isElf(byte[] image) {
@@ -62,25 +78,36 @@ public record Elf(int elfClass, int machine, long entry, List<Segment> segments)
             throw new ImageFormatException(name + ": ELF header at offset 0x" + (is64 ? "36" : "2a")
                     + ": e_phentsize " + phentsize + " is smaller than " + minEnt);
         }
-        if (phoff < 0 || phoff + (long) phnum * phentsize > image.length) {
+        if (phoff < 0 || phoff > image.length || (long) phnum * phentsize > image.length - phoff) {
             throw new ImageFormatException(name + ": ELF program headers at offset 0x" + Long.toHexString(phoff)
                     + " (" + phnum + " x " + phentsize + " bytes) run past the end of the file ("
                     + image.length + " bytes)");
         }
+        int flags = b.getInt(is64 ? 48 : 36);
         List<Segment> segs = new ArrayList<>();
+        List<NoteSegment> notes = new ArrayList<>();
         for (int i = 0; i < phnum; i++) {
             int p = (int) (phoff + (long) i * phentsize);
             int type = b.getInt(p);
+            if (type == PT_NOTE) {
+                notes.add(is64
+                        ? new NoteSegment(i, p, b.getLong(p + 8), b.getLong(p + 32), b.getLong(p + 48))
+                        : new NoteSegment(i, p, b.getInt(p + 4) & 0xffffffffL, b.getInt(p + 16) & 0xffffffffL,
+                                b.getInt(p + 28) & 0xffffffffL));
+                continue;
+            }
             if (type != PT_LOAD) {
                 continue;
             }
             Segment s = is64
-                    ? new Segment(b.getLong(p + 8), b.getLong(p + 24), b.getLong(p + 16), b.getLong(p + 32),
+                    ? new Segment(i, p, b.getLong(p + 8), b.getLong(p + 24), b.getLong(p + 16), b.getLong(p + 32),
                             b.getLong(p + 40))
-                    : new Segment(b.getInt(p + 4) & 0xffffffffL, b.getInt(p + 12) & 0xffffffffL,
+                    : new Segment(i, p, b.getInt(p + 4) & 0xffffffffL, b.getInt(p + 12) & 0xffffffffL,
                             b.getInt(p + 8) & 0xffffffffL, b.getInt(p + 16) & 0xffffffffL,
                             b.getInt(p + 20) & 0xffffffffL);
-            if (s.offset() < 0 || s.fileSize() < 0 || s.offset() + s.fileSize() > image.length) {
+            // Compared without adding, so that 64-bit fields near 2^63 cannot wrap past the check.
+            if (s.offset() < 0 || s.fileSize() < 0 || s.offset() > image.length
+                    || s.fileSize() > image.length - s.offset()) {
                 throw new ImageFormatException(name + ": ELF program header " + i + " at offset 0x"
                         + Integer.toHexString(p) + ": segment bytes 0x" + Long.toHexString(s.offset()) + "+0x"
                         + Long.toHexString(s.fileSize()) + " run past the end of the file (" + image.length
@@ -96,7 +123,7 @@ public record Elf(int elfClass, int machine, long entry, List<Segment> segments)
         if (segs.isEmpty()) {
             throw new ImageFormatException(name + ": ELF file has no PT_LOAD program header");
         }
-        return new Elf(cls, machine, entry, List.copyOf(segs));
+        return new Elf(cls, machine, flags, entry, List.copyOf(segs), List.copyOf(notes));
     }
 
     /** The lowest physical address loaded. */
