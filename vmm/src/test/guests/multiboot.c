@@ -29,7 +29,7 @@ struct mb_info {
 };
 struct mb_mod { u32 start, end, string, reserved; };
 
-u32 entry_regs[4];
+u32 entry_regs[8];
 static u32 zeroed_bss[64];
 
 __asm__(".globl _start\n"
@@ -41,6 +41,7 @@ __asm__(".globl _start\n"
         "  xor %ecx, %ecx\n"
         "  mov %cs, %cx\n"
         "  mov %ecx, entry_regs+12\n"
+        "  mov %edx, entry_regs+16\n"
         "  mov $stack_top, %esp\n"
         "  call cmain\n"
         "1: cli; hlt; jmp 1b\n"
@@ -54,8 +55,8 @@ void cmain(void) {
     puts_("multiboot guest\n");
     field("eax", entry_regs[0]);
     field("ebx", entry_regs[1]);
-    field("cr0.pe", entry_regs[2] & 1);
-    field("cr0.pg", entry_regs[2] >> 31);
+    field("cr0", entry_regs[2]);
+    field("edx", entry_regs[4]);
     u32 nz = 0;
     for (int i = 0; i < 64; i++) nz |= zeroed_bss[i];
     field("bss_nonzero", nz);

@@ -43,6 +43,7 @@ __asm__(".globl pvh_start\n"
         "  mov %eax, entry_regs+20\n"
         "  mov %ss, %ax\n"
         "  mov %eax, entry_regs+24\n"
+        "  mov %ecx, entry_regs+28\n"
         "  mov $stack_top, %esp\n"
         "  call cmain\n"
         "1: cli; hlt; jmp 1b\n"
@@ -61,9 +62,9 @@ static u32 checksum(const u8 *p, u64 n) {
 void cmain(void) {
     puts_("pvh guest\n");
     field("eax", entry_regs[0]);
-    field("cr0.pe", entry_regs[2] & 1);
-    field("cr0.pg", entry_regs[2] >> 31);
+    field("cr0", entry_regs[2]);
     field("cr4.pae", (entry_regs[3] >> 5) & 1);
+    field("ecx", entry_regs[7]);
     field("cs", entry_regs[4]);
     field("ds", entry_regs[5]);
     field("ss", entry_regs[6]);

@@ -8,6 +8,8 @@ package io.isthmus.vmm.boot;
  *             place... see {@link #realModeCs})
  * @param rax  EAX/RAX (Multiboot: the magic 0x2BADB002; PVH: the same value, which QEMU's firmware leaves)
  * @param rbx  EBX/RBX (Multiboot: the information structure's address; PVH: the hvm_start_info's)
+ * @param rcx  ECX/RCX (PVH: the entry point, as QEMU's firmware leaves it)
+ * @param rdx  EDX/RDX (Multiboot: 0x511, the fw_cfg port QEMU's Multiboot option ROM leaves in DX)
  * @param rsi  ESI/RSI (Linux 64-bit entry: the boot_params address; PVH: the memory map's, as qboot leaves it)
  * @param rsp  stack pointer
  * @param realModeCs code segment for real-mode entry (also used for all data segments' base when
@@ -15,13 +17,16 @@ package io.isthmus.vmm.boot;
  * @param realModeDs data segment for real-mode entry
  * Immutable.
  */
-public record BootState(Mode mode, long rip, long rax, long rbx, long rsi, long rsp, int realModeCs,
-                        int realModeDs) {
+public record BootState(Mode mode, long rip, long rax, long rbx, long rcx, long rdx, long rsi, long rsp,
+                        int realModeCs, int realModeDs) {
     /** The CPU mode a loader hands over in. */
     public enum Mode { REAL, PROTECTED_FLAT, LONG }
 
-    /** Flat 32-bit protected mode, paging off: the Multiboot entry (PVH uses the same mode with more registers). */
-    public static BootState protectedFlat(long eip, long eax, long ebx) {
-        return new BootState(Mode.PROTECTED_FLAT, eip, eax, ebx, 0, 0, 0, 0);
+    /**
+     * Flat 32-bit protected mode, paging off, CR0 = PE | ET (what QEMU's firmware hands over): the Multiboot entry
+     * (PVH uses the same mode with more registers).
+     */
+    public static BootState protectedFlat(long eip, long eax, long ebx, long edx) {
+        return new BootState(Mode.PROTECTED_FLAT, eip, eax, ebx, 0, edx, 0, 0, 0, 0);
     }
 }

@@ -117,7 +117,7 @@ public final class LinuxLoader {
         write(ram, realAddr, setup, "the setup code");
         write(ram, protAddr, kernel, "the kernel");
         int seg = (int) (realAddr >> 4);
-        return new BootState(BootState.Mode.REAL, 0, 0, 0, 0, cmdlineAddr - realAddr - 16, seg + 0x20, seg);
+        return new BootState(BootState.Mode.REAL, 0, 0, 0, 0, 0, 0, cmdlineAddr - realAddr - 16, seg + 0x20, seg);
     }
 
     /**

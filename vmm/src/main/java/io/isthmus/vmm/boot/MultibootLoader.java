@@ -210,7 +210,8 @@ public final class MultibootLoader {
             }
         }
         ram.write(MMAP_ADDR, mmap);
-        return BootState.protectedFlat(entry, BOOTLOADER_MAGIC & 0xffffffffL, MBI_ADDR);
+        // EDX: QEMU's Multiboot option ROM leaves its fw_cfg port (0x511) there; a guest can see it, so it is matched.
+        return BootState.protectedFlat(entry, BOOTLOADER_MAGIC & 0xffffffffL, MBI_ADDR, 0x511);
     }
 
     private static void write(GuestRam ram, long gpa, byte[] data, String what) {

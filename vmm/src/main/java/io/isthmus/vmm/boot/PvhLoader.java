@@ -173,9 +173,10 @@ public final class PvhLoader {
             ram.write(MODLIST_ADDR, mod);
         }
         ram.write(START_INFO_ADDR, si);
-        // qboot happens to leave ESI = the memory map's address; matched since a guest can see it.
-        return new BootState(BootState.Mode.PROTECTED_FLAT, entry, ENTRY_EAX & 0xffffffffL, START_INFO_ADDR,
-                MEMMAP_ADDR, ENTRY_ESP, 0, 0);
+        // qboot happens to leave ECX = the entry point and ESI = the memory map's address; matched since a guest
+        // can see them.
+        return new BootState(BootState.Mode.PROTECTED_FLAT, entry, ENTRY_EAX & 0xffffffffL, START_INFO_ADDR, entry,
+                0, MEMMAP_ADDR, ENTRY_ESP, 0, 0);
     }
 
     /**

@@ -4,6 +4,7 @@ import io.isthmus.kvm.Cpuid;
 import io.isthmus.kvm.Kvm;
 import io.isthmus.kvm.KvmRun;
 import io.isthmus.kvm.Regs;
+import io.isthmus.kvm.Sregs;
 import io.isthmus.kvm.Vcpu;
 import io.isthmus.kvm.Vm;
 import io.isthmus.kvm.bus.MmioBus;
@@ -274,7 +275,11 @@ public final class MicroVm implements MachineControl, AutoCloseable {
             case PROTECTED_FLAT -> {
                 CpuModes.protectedMode32(bsp, memory, GDT_ADDR, s.rip());
                 Regs r = bsp.getRegs();
-                bsp.setRegs(r.rax(s.rax()).rbx(s.rbx()).rsi(s.rsi()).rsp(s.rsp()));
+                bsp.setRegs(r.rax(s.rax()).rbx(s.rbx()).rcx(s.rcx()).rdx(s.rdx()).rsi(s.rsi()).rsp(s.rsp()));
+                // CR0 as QEMU's firmware leaves it for Multiboot and PVH: PE | ET, caches on (CD and NW, set at
+                // reset, cleared).
+                var sr = bsp.getSregs();
+                bsp.setSregs(sr.cr0(Sregs.CR0_PE | Sregs.CR0_ET));
             }
             case REAL -> {
                 CpuModes.realMode(bsp, s.realModeCs(), (int) s.rip());
