@@ -2,16 +2,19 @@
 # (Parameter expansion instead of dirname/sed: every fork+exec here adds to the VMM's cold start.)
 _isthmus_lib=${BASH_SOURCE[0]}
 [[ $_isthmus_lib == */* ]] && _isthmus_lib=${_isthmus_lib%/*} || _isthmus_lib=.
-ISTHMUS_ROOT=$(cd "$_isthmus_lib/../.." && pwd)
+# cd and back instead of $(cd ... && pwd): a subshell is a fork.
+cd "$_isthmus_lib/../.." && ISTHMUS_ROOT=$PWD && cd "$OLDPWD"
 ISTHMUS_MIN_JDK=25
 
-# Prints the feature version of the JDK at $1 (from its release file), or nothing.
+# Sets JDK_FEATURE to the feature version of the JDK at $1 (from its release file), or to nothing. A variable,
+# not output: reading output back would take a subshell per JDK.
 jdk_feature() {
     local rel="$1/release" v
+    JDK_FEATURE=
     [ -x "$1/bin/java" ] && [ -f "$rel" ] || return 0
     while IFS= read -r v; do
         if [[ $v =~ ^JAVA_VERSION=\"([0-9]+) ]]; then
-            printf '%s' "${BASH_REMATCH[1]}"
+            JDK_FEATURE=${BASH_REMATCH[1]}
             return 0
         fi
     done <"$rel"
@@ -22,7 +25,7 @@ jdk_feature() {
 find_jdk() {
     local best="" bestv=0 d v jvms=${ISTHMUS_JVM_DIR:-/usr/lib/jvm}
     if [ -n "${JAVA_HOME:-}" ]; then
-        v=$(jdk_feature "$JAVA_HOME")
+        jdk_feature "$JAVA_HOME"; v=$JDK_FEATURE
         if [ -n "$v" ] && [ "$v" -ge "$ISTHMUS_MIN_JDK" ]; then
             export JAVA_HOME
             return 0
@@ -30,7 +33,7 @@ find_jdk() {
     fi
     for d in "$jvms"/*; do
         [ -d "$d" ] && [ ! -L "$d" ] || continue
-        v=$(jdk_feature "$d")
+        jdk_feature "$d"; v=$JDK_FEATURE
         if [ -n "$v" ] && [ "$v" -ge "$ISTHMUS_MIN_JDK" ] && [ "$v" -gt "$bestv" ]; then
             best=$d bestv=$v
         fi
