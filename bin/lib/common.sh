@@ -3,7 +3,7 @@
 _isthmus_lib=${BASH_SOURCE[0]}
 [[ $_isthmus_lib == */* ]] && _isthmus_lib=${_isthmus_lib%/*} || _isthmus_lib=.
 # cd and back instead of $(cd ... && pwd): a subshell is a fork.
-cd "$_isthmus_lib/../.." && ISTHMUS_ROOT=$PWD && cd "$OLDPWD"
+CDPATH= cd "$_isthmus_lib/../.." && ISTHMUS_ROOT=$PWD && CDPATH= cd "$OLDPWD"
 ISTHMUS_MIN_JDK=25
 
 # Sets JDK_FEATURE to the feature version of the JDK at $1 (from its release file), or to nothing. A variable,
