@@ -99,6 +99,7 @@ public final class MicroVm implements MachineControl, AutoCloseable {
     private final Pit8254 pit;
     private final Unassigned.Reports unassigned;
     private final VmmLog log;
+    private final boolean logInterrupts;
     private final ExitDispatcher dispatcher;
     private final List<Vcpu> vcpus = new ArrayList<>();
     private final List<VcpuThread> threads = new CopyOnWriteArrayList<>();
@@ -155,13 +156,15 @@ public final class MicroVm implements MachineControl, AutoCloseable {
                 return mem.isRam(gpa, len);
             }
         };
+        // -d guest_errors or unimp: unassigned accesses go to the SLF4J log (-D file or stderr); -d int: the
+        // interrupts this VMM injects (QEMU with KVM logs none: the kernel injects them there).
+        this.log = config.logItems().isEmpty() ? null : VmmLog.open(config.logFile());
+        this.logInterrupts = log != null && config.logItems().contains("int");
         this.pic = new Pic8259(this::kickBsp);
-        this.ioapic = new Ioapic(new IoapicRoutes(v));
+        this.ioapic = new Ioapic(new IoapicRoutes(v, logInterrupts ? log : null));
         this.pit = new Pit8254(level -> isaIrq(0, level), System::nanoTime);
         this.serial = new Serial16550(serialBackend.out, level -> isaIrq(COM1_IRQ, level));
         this.restoreTerminal = serialBackend.restore;
-        // -d guest_errors or unimp: unassigned accesses go to the SLF4J log (-D file or stderr).
-        this.log = config.logItems().isEmpty() ? null : VmmLog.open(config.logFile());
         this.unassigned = log != null && (config.logItems().contains("guest_errors")
                 || config.logItems().contains("unimp")) ? new Unassigned.Reports(log::guestError)
                 : new Unassigned.Reports(err);
@@ -323,7 +326,12 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         if (!pic.hasInterrupt()) {
             run.requestInterruptWindow(false);
         } else if (run.readyForInterruptInjection()) {
-            vcpu.interruptRaw(pic.acknowledge());
+            int vector = pic.acknowledge();
+            int r = vcpu.interruptRaw(vector);
+            if (logInterrupts) {
+                log.interrupt("PIC: vector 0x" + Integer.toHexString(vector) + " injected into vCPU 0"
+                        + (r < 0 ? " failed: errno " + -r : ""));
+            }
             run.requestInterruptWindow(false);
         } else {
             run.requestInterruptWindow(true);
@@ -337,12 +345,14 @@ public final class MicroVm implements MachineControl, AutoCloseable {
      */
     private static final class IoapicRoutes implements Ioapic.Output {
         private final Vm vm;
+        private final VmmLog log; // null unless -d int
         private final long[] addresses = new long[Ioapic.PINS];
         private final int[] data = new int[Ioapic.PINS];
         private final boolean[] present = new boolean[Ioapic.PINS];
 
-        IoapicRoutes(Vm vm) {
+        IoapicRoutes(Vm vm, VmmLog log) {
             this.vm = vm;
+            this.log = log;
         }
 
         @Override
@@ -362,7 +372,12 @@ public final class MicroVm implements MachineControl, AutoCloseable {
 
         @Override
         public void deliver(long msiAddress, int msiData) {
-            vm.signalMsi(msiAddress, msiData);
+            boolean delivered = vm.signalMsi(msiAddress, msiData);
+            if (log != null) {
+                log.interrupt("IOAPIC: vector 0x" + Integer.toHexString(msiData & 0xff) + " ("
+                        + ((msiData & 1 << 15) != 0 ? "level" : "edge") + ") to APIC 0x"
+                        + Long.toHexString(msiAddress >>> 12 & 0xff) + (delivered ? "" : ", blocked by the guest"));
+            }
         }
     }
 
@@ -447,6 +462,9 @@ public final class MicroVm implements MachineControl, AutoCloseable {
             return true;
         }
         if (reason == KvmRun.EXIT_IOAPIC_EOI) {
+            if (logInterrupts) {
+                log.interrupt("IOAPIC: EOI of vector 0x" + Integer.toHexString(run.eoiVector()) + " from vCPU " + id);
+            }
             ioapic.eoi(run.eoiVector());
             return true;
         }

@@ -10,10 +10,12 @@ import org.slf4j.LoggerFactory;
 final class VmmLog {
     private final Logger guestErrors;
     private final Logger machine;
+    private final Logger interrupts;
 
     private VmmLog() {
         guestErrors = LoggerFactory.getLogger("isthmus.vmm.guest_errors");
         machine = LoggerFactory.getLogger("isthmus.vmm");
+        interrupts = LoggerFactory.getLogger("isthmus.vmm.int");
     }
 
     /** Configures slf4j-simple for {@code file} (null: stderr) and returns the log. */
@@ -27,6 +29,10 @@ final class VmmLog {
 
     void guestError(String line) {
         guestErrors.warn(line);
+    }
+
+    void interrupt(String line) {
+        interrupts.info(line);
     }
 
     void info(String line) {
