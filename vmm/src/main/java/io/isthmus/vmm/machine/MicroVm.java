@@ -121,6 +121,10 @@ public final class MicroVm implements MachineControl, AutoCloseable {
             v = kvm.createVm();
             v.setIdentityMapAddr(IDENTITY_MAP);
             v.setTssAddr(TSS);
+            if (v.checkExtension(Vm.CAP_SPLIT_IRQCHIP) <= 0) {
+                throw new IllegalStateException("this kernel's KVM has no split irqchip (KVM_CAP_SPLIT_IRQCHIP, Linux"
+                        + " 4.4 and later), which microvm's user-space PIC, PIT and IOAPIC need; use a newer kernel");
+            }
             v.enableSplitIrqchip(Ioapic.PINS);
             GuestMemory.Builder b = GuestMemory.builder().region(0, map.lowRam());
             if (map.highRam() > 0) {
