@@ -2,55 +2,12 @@
  * Interrupts in real mode (the Linux boot protocol's entry, where this host's nested KVM can return from
  * interrupts: in 32-bit protected mode it cannot emulate the handler's IRET, under QEMU as under isthmus):
  * the 8259 PIC pair programmed as Linux's init_8259A does, the 8254 PIT's channel 0 ticking IRQ 0 at ~100 Hz,
- * channel 2 gated through port 0x61 as Linux's TSC calibration polls it, and the UART's transmitter-empty
+ * channel 2 gated through port 0x61 as Linux's TSC calibration polls it (unassigned on microvm: all ones), and
+ * the UART's transmitter-empty
  * interrupt on IRQ 4. Prints what it reads back and how many interrupts of each kind arrived (counts, not
  * timings), then exits through isa-debug-exit at 0xf4 with 0x21. A bzImage-shaped file like bzimage.S.
  */
-        .code16
-        .text
-        .globl _start
-_start:
-        .org 0x1f1
-setup_sects:    .byte 3
-root_flags:     .word 0
-syssize:        .long 0x20
-ram_size:       .word 0
-vid_mode:       .word 0xffff
-root_dev:       .word 0
-boot_flag:      .word 0xaa55
-        .org 0x200
-        .byte 0xeb, entry16 - 0x202
-        .ascii "HdrS"
-version:        .word 0x020f
-realmode_swtch: .long 0
-start_sys_seg:  .word 0
-kernel_version: .word 0
-type_of_loader: .byte 0
-loadflags:      .byte 1
-setup_move:     .word 0
-code32_start:   .long 0x100000
-ramdisk_image:  .long 0
-ramdisk_size:   .long 0
-bootsect_kludge:.long 0
-heap_end_ptr:   .word 0
-ext_loader_ver: .byte 0
-ext_loader_type:.byte 0
-cmd_line_ptr:   .long 0
-initrd_max:     .long 0x7fffffff
-kernel_align:   .long 0x200000
-relocatable:    .byte 0
-min_alignment:  .byte 0
-xloadflags:     .word 0
-cmdline_size:   .long 2047
-hw_subarch:     .long 0
-hw_subarch_data:.quad 0
-payload_offset: .long 0
-payload_length: .long 0
-setup_data:     .quad 0
-pref_address:   .quad 0
-init_size:      .long 0x1000
-handover:       .long 0
-kernel_info:    .long 0
+#include "bzheader.inc"
 
 entry16:
         ljmp $0x1000, $start
@@ -181,48 +138,7 @@ other_irq:
         pop %ax
         iret
 
-/* prints the string at %si, then "=0x" and %eax in hex, then CRLF */
-field:
-        push %eax
-        call puts
-        mov $msg_eq, %si
-        call puts
-        pop %eax
-        mov $8, %cx
-9:      rol $4, %eax
-        push %eax
-        and $15, %al
-        add $'0', %al
-        cmp $'9', %al
-        jbe 10f
-        add $39, %al
-10:     call putc
-        pop %eax
-        loop 9b
-        mov $msg_nl, %si
-        call puts
-        ret
-
-puts:
-        lodsb
-        test %al, %al
-        jz 11f
-        call putc
-        jmp puts
-11:     ret
-
-putc:
-        push %dx
-        push %ax
-        mov $0x3fd, %dx
-12:     inb %dx, %al
-        test $0x20, %al
-        jz 12b
-        pop %ax
-        mov $0x3f8, %dx
-        outb %al, %dx
-        pop %dx
-        ret
+#include "rmio.inc"
 
 ticks: .word 0
 uart: .word 0
