@@ -3,8 +3,7 @@
  * interrupts: in 32-bit protected mode it cannot emulate the handler's IRET, under QEMU as under isthmus):
  * the 8259 PIC pair programmed as Linux's init_8259A does, the 8254 PIT's channel 0 ticking IRQ 0 at ~100 Hz,
  * channel 2 gated through port 0x61 as Linux's TSC calibration polls it (unassigned on microvm: all ones), and
- * the UART's transmitter-empty
- * interrupt on IRQ 4. Prints what it reads back and how many interrupts of each kind arrived (counts, not
+ * the UART's transmitter-empty interrupt on IRQ 4. Prints what it reads back and how many interrupts of each kind arrived (counts, not
  * timings), then exits through isa-debug-exit at 0xf4 with 0x21. A bzImage-shaped file like bzimage.S.
  */
 #include "bzheader.inc"
