@@ -3,6 +3,7 @@ package io.isthmus.vmm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -33,6 +34,8 @@ class SerialTerminalTest {
 
     @Test
     void stdioTerminalIsRawWhileTheGuestRunsAndRestoredAfter() throws Exception {
+        assumeTrue(java.nio.file.Files.isWritable(Path.of("/dev/ptmx")),
+                "no usable /dev/ptmx on this machine: a pseudo-terminal is needed to test -serial stdio on a terminal");
         Path guest = TestGuests.build("echo.c", "echo.elf", "multiboot.ld");
         try (Fd master = Fd.open("/dev/ptmx", Libc.O_RDWR | Libc.O_NOCTTY | Libc.O_CLOEXEC);
              Arena arena = Arena.ofConfined()) {
