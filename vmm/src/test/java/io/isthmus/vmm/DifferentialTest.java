@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * same options: the guest's serial output and the exit status must be identical, byte for byte.
  */
 class DifferentialTest {
-    static Path elf, aout, mod1, mod2, modComma, probe, bzimage, irq16, pvh, pvh64, empty;
+    static Path elf, aout, mod1, mod2, modComma, probe, bzimage, irq16, reset16, pvh, pvh64, empty;
 
     @BeforeAll
     static void build() throws IOException {
@@ -32,6 +32,7 @@ class DifferentialTest {
         probe = TestGuests.build("probe.c", "probe.elf", "multiboot.ld");
         bzimage = TestGuests.bzImage();
         irq16 = TestGuests.bzImage("irq16");
+        reset16 = TestGuests.bzImage("reset16");
         pvh = TestGuests.build("pvh.c", "pvh.elf", "pvh.ld");
         pvh64 = TestGuests.elf64(pvh, "pvh64.elf");
         empty = TestGuests.OUT.resolve("empty.bin");
@@ -66,6 +67,8 @@ class DifferentialTest {
                 // The PIC, PIT and UART interrupts taken in real mode (see irq16.S): the split irqchip's devices.
                 Arguments.of("interrupts-pic-pit-uart", List.of("-kernel", "@irq16")),
                 Arguments.of("interrupts-smp-2", List.of("-kernel", "@irq16", "-smp", "2")),
+                // A triple fault resets the machine: the LAPIC, PIC and PIT read back QEMU's reset state after it.
+                Arguments.of("reset-restores-interrupt-controllers", List.of("-kernel", "@reset16")),
                 Arguments.of("missing-module", List.of("-kernel", "@elf", "-initrd", "/nonexistent/module")),
                 Arguments.of("pvh", List.of("-kernel", "@pvh")),
                 Arguments.of("pvh-append", List.of("-kernel", "@pvh", "-append", "console=ttyS0 a=b,c  spaces ")),
@@ -87,7 +90,8 @@ class DifferentialTest {
             args.add(a.replace("@elf", elf.toString()).replace("@aout", aout.toString())
                     .replace("@mod1", mod1.toString()).replace("@mod2", mod2.toString())
                     .replace("@modcomma", modComma.toString().replace(",", ",,")).replace("@probe", probe.toString())
-                    .replace("@bz", bzimage.toString()).replace("@irq16", irq16.toString()).replace("@pvh", pvh.toString())
+                    .replace("@bz", bzimage.toString()).replace("@irq16", irq16.toString())
+                    .replace("@reset16", reset16.toString()).replace("@pvh", pvh.toString())
                     .replace("@p64", pvh64.toString()).replace("@empty", empty.toString()));
         }
         TestGuests.Result q = TestGuests.qemu(args);

@@ -17,10 +17,13 @@ import java.util.function.LongSupplier;
  * and 5 are modelled. As in QEMU, a low gate does not pause counting and the status byte's null-count bit is
  * always 0.
  *
- * <p>Channel 0 drives {@code irq0} on each OUT transition. No thread exists until the guest first loads channel
- * 0's count (a guest that never programs the PIT costs nothing); then one daemon platform thread named
- * {@code pit} parks until the next transition, sets the line, and re-plans. Unlike QEMU, the reset state's
- * 18.2 Hz square wave on channel 0 is therefore not delivered until the guest programs the channel.
+ * <p>Channel 0 drives {@code irq0} on each OUT transition from power-on, as QEMU's: its reset state is an 18.2 Hz
+ * square wave (mode 3, count 0x10000). The transitions are delivered by one daemon platform thread named
+ * {@code pit}, which parks until the next transition, sets the line, and re-plans; it starts only when something
+ * could observe them: the guest loads channel 0's count, or the VMM calls {@link #startTimer()} (on the guest's
+ * first access to an interrupt controller). Transitions due by then are delivered at once on the calling thread,
+ * so the controllers' state is as if the thread had run all along, and a guest that never touches them costs no
+ * thread.
  *
  * <p>Lifetime: one per VM; {@link #close()} stops the thread. Threading: all methods are thread-safe (the
  * object's monitor). {@code irq0.set} is called with that monitor held (so calls are never reordered), so the
@@ -51,18 +54,21 @@ public final class Pit8254 implements AutoCloseable {
     private final BusDevice ports = new Ports();
     private final BusDevice speaker = new Speaker();
 
-    /** When channel 0's OUT next changes, in clock nanoseconds; -1 for never (or not yet armed). */
+    /** When channel 0's OUT next changes, in clock nanoseconds; -1 for never. */
     private long nextTransition = -1;
-    /** Whether channel 0 drives irq0: from the first load of its count. */
+    /** Whether the timer thread may run: from the first load of channel 0's count or {@link #startTimer()}. */
     private boolean armed;
+    /** {@link #armed}, readable without the lock for {@link #startTimer()}'s fast path. */
+    private volatile boolean armedFast;
     private Thread thread;
     private boolean closed;
     private boolean speakerData;
     private int refreshToggle;
 
     /**
-     * A PIT in QEMU's reset state (every channel mode 3, count 0x10000; gates of channels 0 and 1 high, channel
-     * 2's low); no thread is started.
+     * A PIT in QEMU's power-on state (every channel mode 3, count 0x10000, loaded now; gates of channels 0 and 1
+     * high, channel 2's low; access modes and latches zero); channel 0's OUT is put on {@code irq0} at once (high),
+     * but no thread is started.
      *
      * @param irq0      the line channel 0's OUT drives (ISA IRQ 0)
      * @param nanoClock the time base, in nanoseconds ({@code System::nanoTime} in the VMM); must be monotonic
@@ -80,6 +86,33 @@ public final class Pit8254 implements AutoCloseable {
         for (int i = 0; i < 3; i++) {
             channels[i] = new Channel(i != 2, now);
         }
+        synchronized (this) {
+            planChannel0(now);
+        }
+    }
+
+    /**
+     * Starts delivering channel 0's transitions in real time: delivers those already due, then starts the timer
+     * thread. Idempotent; cheap once started.
+     */
+    public void startTimer() {
+        if (armedFast) {
+            return;
+        }
+        synchronized (this) {
+            armed = true;
+            armedFast = true;
+            long now = clock.getAsLong();
+            fireDue(now, MAX_CATCH_UP);
+            irqTimerUpdate(now);
+        }
+    }
+
+    /** Channel 0's line and next transition, computed now; no thread is started. */
+    private void planChannel0(long now) {
+        Channel c = channels[0];
+        nextTransition = c.nextTransition(now);
+        irq0.set(c.out(now));
     }
 
     /** Ports 0x40-0x43 (offsets 0-3): the three counters and the write-only control word register. */
@@ -93,20 +126,23 @@ public final class Pit8254 implements AutoCloseable {
     }
 
     /**
-     * A system reset, as QEMU's {@code pit_reset}: every channel back to mode 3 with count 0x10000 and its reset
-     * gate, loaded now; channel 0 stops driving irq0 (and the line drops) until the guest loads it again, so the
-     * timer thread, if any, parks with nothing to do.
+     * A system reset, as QEMU's {@code pit_reset_common}: every channel back to mode 3 with count 0x10000 and its
+     * reset gate, loaded now; what QEMU's reset leaves alone (access modes, latches, BCD) stays. Channel 0 goes on
+     * driving irq0 with the 18.2 Hz square wave.
      */
     public synchronized void reset() {
         long now = clock.getAsLong();
         for (int i = 0; i < 3; i++) {
-            channels[i] = new Channel(i != 2, now);
+            Channel c = channels[i];
+            c.mode = 3;
+            c.gate = i != 2;
+            c.loadTime = now;
+            c.count = 0x10000;
         }
-        speakerData = false;
         if (armed) {
-            armed = false;
-            nextTransition = -1;
-            irq0.set(false);
+            irqTimerUpdate(now);
+        } else {
+            planChannel0(now);
         }
     }
 
@@ -152,22 +188,23 @@ public final class Pit8254 implements AutoCloseable {
         int n = 0;
         while (nextTransition != -1 && nextTransition <= now) {
             if (++n > limit) {
-                irqTimerUpdate(now);
+                planChannel0(now);
                 return;
             }
             // Evaluate OUT at the transition instant itself, as QEMU's timer callback does.
-            irqTimerUpdate(nextTransition);
+            planChannel0(nextTransition);
         }
     }
 
-    /** QEMU's {@code pit_irq_timer_update} for channel 0: drive the line, plan the next transition. */
+    /** QEMU's {@code pit_irq_timer_update} for channel 0: drive the line, plan the next transition, wake the thread. */
     private void irqTimerUpdate(long now) {
-        if (!armed || closed) {
+        if (closed) {
             return;
         }
-        Channel c = channels[0];
-        nextTransition = c.nextTransition(now);
-        irq0.set(c.out(now));
+        planChannel0(now);
+        if (!armed) {
+            return;
+        }
         if (thread == null && threadAllowed && nextTransition != -1) {
             Thread t = new Thread(this::runTimer, "pit");
             t.setDaemon(true);
@@ -226,7 +263,7 @@ public final class Pit8254 implements AutoCloseable {
         int countLatched; // 0, or the access mode the latched count is read with
         boolean statusLatched;
         int status;
-        int readState = RW_WORD0, writeState = RW_WORD0, rwMode = RW_WORD0;
+        int readState, writeState, rwMode; // 0 at power-on, as QEMU's zeroed state (reads and writes act as LSB)
         int writeLatch;
         int mode = 3;
         boolean bcd;
@@ -463,6 +500,7 @@ public final class Pit8254 implements AutoCloseable {
                     } else if (port >= 0 && port < 3) {
                         if (channels[(int) port].write(b, now) && port == 0) {
                             armed = true;
+                            armedFast = true;
                             irqTimerUpdate(now);
                         }
                     }

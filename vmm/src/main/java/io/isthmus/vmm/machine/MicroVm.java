@@ -2,11 +2,13 @@ package io.isthmus.vmm.machine;
 
 import io.isthmus.kvm.Cpuid;
 import io.isthmus.kvm.Kvm;
+import io.isthmus.kvm.Lapic;
 import io.isthmus.kvm.KvmRun;
 import io.isthmus.kvm.Regs;
 import io.isthmus.kvm.Sregs;
 import io.isthmus.kvm.Vcpu;
 import io.isthmus.kvm.Vm;
+import io.isthmus.kvm.bus.BusDevice;
 import io.isthmus.kvm.bus.MmioBus;
 import io.isthmus.kvm.bus.PioBus;
 import io.isthmus.kvm.memory.GuestMemory;
@@ -67,6 +69,9 @@ public final class MicroVm implements MachineControl, AutoCloseable {
     /** Identity-map page and TSS pages, in the hole the E820 map reserves at 0xfeffc000. */
     private static final long IDENTITY_MAP = 0xfeffc000L, TSS = 0xfeffd000L;
     private static final long GDT_ADDR = 0x500;
+    private static final int LVT_MASKED = 1 << 16;
+    /** IA32_APIC_BASE after reset: the default address, enabled; BSP is bit 8. */
+    private static final long APIC_BASE_RESET = 0xfee00000L | 1 << 11, APIC_BASE_BSP = 1 << 8;
     private static final int COM1 = 0x3f8, COM1_IRQ = 4;
     /** An exit event that stands for QMP quit (not a status a guest can produce: those are 0 to 255). */
     private static final int QUIT = -2;
@@ -102,6 +107,8 @@ public final class MicroVm implements MachineControl, AutoCloseable {
     private final boolean logInterrupts;
     private final ExitDispatcher dispatcher;
     private final List<Vcpu> vcpus = new ArrayList<>();
+    /** Each vCPU's LAPIC as KVM made it: what a system reset puts back (as QEMU's kvm_apic_reset). */
+    private final List<Lapic> resetLapics = new ArrayList<>();
     private final List<VcpuThread> threads = new CopyOnWriteArrayList<>();
     private final List<MachineListener> listeners = new CopyOnWriteArrayList<>();
     private final LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
@@ -182,12 +189,12 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         pio.insert(0x60, 1, i8042, "i8042");
         pio.insert(0x64, 1, i8042, "i8042");
         pio.insert(0x70, 2, new CmosRtc(map.lowRam(), map.highRam()), "rtc");
-        pio.insert(0x20, 2, pic.master(), "pic");
-        pio.insert(0xa0, 2, pic.slave(), "pic");
-        pio.insert(0x4d0, 2, pic.elcr(), "elcr");
+        pio.insert(0x20, 2, startsPitTimer(pic.master()), "pic");
+        pio.insert(0xa0, 2, startsPitTimer(pic.slave()), "pic");
+        pio.insert(0x4d0, 2, startsPitTimer(pic.elcr()), "elcr");
         pio.insert(0x40, 4, pit.ports(), "pit");
         // No port 0x61: QEMU microvm has no PC speaker, the port reads all ones there (checked by the irq16 guest).
-        mmio.insert(Ioapic.BASE, 0x1000, ioapic, "ioapic");
+        mmio.insert(Ioapic.BASE, 0x1000, startsPitTimer(ioapic), "ioapic");
         mmio.insert(AcpiGedRegs.BASE, AcpiGedRegs.SIZE, new AcpiGedRegs(this), "acpi-ged-regs");
         mmio.insert(EmptyVirtioMmio.BASE, EmptyVirtioMmio.STRIDE * EmptyVirtioMmio.COUNT, new EmptyVirtioMmio(),
                 "virtio-mmio");
@@ -213,6 +220,11 @@ public final class MicroVm implements MachineControl, AutoCloseable {
             Vcpu c = vm.createVcpu(i);
             c.setCpuid2(cpuidFor(supported, i));
             vcpus.add(c);
+            // QEMU's LAPIC reset state (apic_init_reset): every LVT masked. KVM's own leaves the boot vCPU's LINT0
+            // as ExtINT (KVM_X86_QUIRK_LINT0_REENABLED), which would let PIC interrupts in where QEMU's do not.
+            Lapic reset = c.getLapic().set(Lapic.LVT0, LVT_MASKED);
+            c.setLapic(reset);
+            resetLapics.add(reset);
         }
         this.state = config.startPaused() ? RunState.PRELAUNCH : RunState.RUNNING;
         boot();
@@ -313,6 +325,27 @@ public final class MicroVm implements MachineControl, AutoCloseable {
     private void isaIrq(int irq, boolean level) {
         pic.setIrq(irq, level);
         ioapic.setIrq(irq == 0 ? 2 : irq, level);
+    }
+
+    /**
+     * {@code device}, whose first access also starts the PIT's timer thread: the PIT ticks from power-on, as
+     * QEMU's, but its interrupts only matter once the guest touches an interrupt controller, so a guest that never
+     * does costs no thread (the PIT delivers the transitions already due when it starts).
+     */
+    private BusDevice startsPitTimer(BusDevice device) {
+        return new BusDevice() {
+            @Override
+            public long read(long offset, int size) {
+                pit.startTimer();
+                return device.read(offset, size);
+            }
+
+            @Override
+            public void write(long offset, int size, long value) {
+                pit.startTimer();
+                device.write(offset, size, value);
+            }
+        };
     }
 
     /** The PIC's INTR rose: the boot vCPU must leave the guest (or its in-kernel HLT) to have it injected. */
@@ -493,10 +526,17 @@ public final class MicroVm implements MachineControl, AutoCloseable {
             t.stop();
         }
         emit("RESET", r.guest(), r.guest() ? "guest-reset" : "host-qmp-system-reset");
-        // As QEMU's qemu_devices_reset: the interrupt controllers and the PIT start over with the guest.
+        // As QEMU's qemu_devices_reset: the interrupt controllers (the in-kernel LAPICs too) and the PIT start over.
         pic.reset();
         ioapic.reset();
         pit.reset();
+        for (int i = 0; i < vcpus.size(); i++) {
+            Vcpu c = vcpus.get(i);
+            // APIC base first (xAPIC mode, enabled, BSP flag on vCPU 0, as QEMU's apic_reset_common): the LAPIC
+            // state below is read in the mode it sets.
+            c.setSregs(c.getSregs().apicBase(APIC_BASE_RESET | (i == 0 ? APIC_BASE_BSP : 0)));
+            c.setLapic(resetLapics.get(i));
+        }
         boot();
         // A guest reset while halted stays halted in the kernel unless told otherwise.
         vcpus.get(0).setMpState(Vcpu.MP_STATE_RUNNABLE);

@@ -21,6 +21,12 @@ class Pit8254Test {
     private final List<Boolean> irq = new ArrayList<>();
     private final Pit8254 pit = new Pit8254(irq::add, () -> now, false);
 
+    {
+        // The power-on level (channel 0's OUT starts high in mode 3); the tests below look at what follows.
+        assertEquals(List.of(true), irq);
+        irq.clear();
+    }
+
     private void ctl(int v) {
         pit.ports().write(3, 1, v);
     }
@@ -262,8 +268,41 @@ class Pit8254Test {
     }
 
     @Test
-    void constructingAndUsingThePitStartsNoThreadUntilChannel0IsProgrammed() throws Exception {
+    void powerOnSquareWaveRunsFromConstructionAsQemus() {
+        List<Boolean> line = new ArrayList<>();
+        now = T0;
+        Pit8254 p = new Pit8254(line::add, () -> now, false);
+        assertEquals(List.of(true), line); // mode 3, count 0x10000: OUT high at load
+        assertEquals(T0 + Pit8254.nanos(0x8000), p.nextTransitionNanos());
+        now = T0 + Pit8254.nanos(0x10000) + 1;
+        p.advanceTo(now);
+        assertEquals(List.of(true, false, true), line); // 18.2 Hz: low at half the period, high again at its end
+        p.ports().write(3, 1, 0xe2); // read-back status of channel 0 as QEMU's power-on state: access mode 0
+        assertEquals(0x86, p.ports().read(0, 1));
+    }
+
+    @Test
+    void noThreadUntilChannel0IsProgrammedOrTheTimerIsStarted() throws Exception {
         long before = pitThreads();
+        List<Boolean> line = java.util.Collections.synchronizedList(new ArrayList<>());
+        long start = System.nanoTime();
+        Pit8254 lazy = new Pit8254(line::add, () -> System.nanoTime());
+        try {
+            lazy.ports().read(0, 1);
+            lazy.ports().write(3, 1, 0x34); // a control word alone loads nothing
+            assertFalse(lazy.timerThreadStarted());
+            assertEquals(before, pitThreads());
+            // startTimer delivers what is already due on the calling thread, then starts the thread.
+            while (System.nanoTime() - start < Pit8254.nanos(0x8000) + 1_000_000) {
+                Thread.sleep(5);
+            }
+            lazy.startTimer();
+            assertTrue(lazy.timerThreadStarted());
+            assertTrue(line.size() >= 2 && !line.get(1), "the transition due before startTimer: " + line);
+            lazy.startTimer(); // idempotent
+        } finally {
+            lazy.close();
+        }
         Pit8254 real = new Pit8254(level -> { }, System::nanoTime);
         try {
             real.ports().read(0, 1);
@@ -274,8 +313,6 @@ class Pit8254Test {
             real.speaker().read(0, 1);
             real.ports().write(3, 1, 0x34); // a control word alone loads nothing
             assertFalse(real.timerThreadStarted());
-            assertEquals(before, pitThreads());
-            assertEquals(-1, real.nextTransitionNanos());
 
             real.ports().write(0, 1, 0x00);
             real.ports().write(0, 1, 0x00); // 65536: 18.2 Hz, nothing fires during the test
@@ -296,6 +333,7 @@ class Pit8254Test {
     void threadDeliversTransitionsInRealTime() throws Exception {
         List<Boolean> seen = java.util.Collections.synchronizedList(new ArrayList<>());
         try (Pit8254 real = new Pit8254(seen::add, System::nanoTime)) {
+            seen.clear(); // the power-on level
             real.ports().write(3, 1, 0x36);
             // 20 Hz square wave, a transition every 25 ms: slow enough that only a 1.6 s stall of this thread
             // could make the timer skip transitions and break the alternation checked below.
@@ -332,23 +370,20 @@ class Pit8254Test {
     }
 
     @Test
-    void resetStopsChannel0AndRestoresMode3() {
+    void resetRestartsChannel0At18HzKeepingTheAccessMode() {
         now = T0;
         ctl(0x34);
         out(0, 0x00);
         out(0, 0x10);
-        assertTrue(pit.nextTransitionNanos() != -1);
         at(tick(0x1000));
-        boolean high = irq.get(irq.size() - 1);
+        long resetAt = tick(0x1234);
+        now = resetAt;
         pit.reset();
-        assertEquals(-1, pit.nextTransitionNanos(), "no more transitions after reset");
-        if (high) {
-            assertEquals(false, irq.get(irq.size() - 1), "the line dropped");
-        }
-        int seen = irq.size();
-        at(tick(0x5000));
-        assertEquals(seen, irq.size(), "nothing delivered after reset");
-        ctl(0xe2); // read-back status of channel 0: mode 3, lohi, binary, as QEMU's reset state
+        assertEquals(true, irq.get(irq.size() - 1), "mode 3 starts with OUT high");
+        assertEquals(resetAt + Pit8254.nanos(0x8000), pit.nextTransitionNanos(), "the 18.2 Hz square wave");
+        at(resetAt + Pit8254.nanos(0x8000));
+        assertEquals(false, irq.get(irq.size() - 1));
+        ctl(0xe2); // read-back status: mode 3, and the lohi access mode QEMU's reset leaves as programmed
         assertEquals(0x36, in(0) & 0x3f);
     }
 }
