@@ -28,7 +28,7 @@ public final class Kvm implements AutoCloseable {
     public static final int CAP_IRQCHIP = 0, CAP_USER_MEMORY = 3, CAP_SET_TSS_ADDR = 4, CAP_EXT_CPUID = 7,
             CAP_NR_VCPUS = 9, CAP_NR_MEMSLOTS = 10, CAP_PIT2 = 33, CAP_IRQFD = 32, CAP_IOEVENTFD = 36,
             CAP_SET_IDENTITY_MAP_ADDR = 37, CAP_MAX_VCPUS = 66, CAP_READONLY_MEM = 81, CAP_IMMEDIATE_EXIT = 136,
-            CAP_MAX_VCPU_ID = 128, CAP_BINARY_STATS_FD = 203;
+            CAP_MAX_VCPU_ID = 128, CAP_SPLIT_IRQCHIP = 121, CAP_BINARY_STATS_FD = 203;
 
     private final Fd fd;
     private volatile Cpuid supportedCpuid;

@@ -230,9 +230,6 @@ public final class Vm implements AutoCloseable {
         }
     }
 
-    /** {@code KVM_CAP_SPLIT_IRQCHIP}'s number; {@code VmTest} checks it against the generated header. */
-    public static final int CAP_SPLIT_IRQCHIP = 121;
-
     /**
      * {@code KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP)}: the LAPICs in the kernel, the PIC, IOAPIC and PIT left to user
      * space (QEMU's {@code kernel-irqchip=split}, microvm's default). {@code ioapicPins} GSIs (24 for one IOAPIC)
@@ -242,7 +239,7 @@ public final class Vm implements AutoCloseable {
      * nested KVM.
      */
     public void enableSplitIrqchip(int ioapicPins) {
-        enableCap(CAP_SPLIT_IRQCHIP, ioapicPins);
+        enableCap(Kvm.CAP_SPLIT_IRQCHIP, ioapicPins);
     }
 
     /** {@code KVM_ENABLE_CAP} on the VM with {@code args[0] = arg0}. */
@@ -257,7 +254,7 @@ public final class Vm implements AutoCloseable {
 
     /**
      * {@code KVM_SET_GSI_ROUTING} with one MSI route per GSI {@code 0..n-1}: GSI {@code i} signals the MSI
-     * ({@code addresses[i]}, {@code data[i]}); a {@code null} address array entry skips the GSI. With a split
+     * ({@code addresses[i]}, {@code data[i]}) where {@code present[i]}; GSIs not present get no route. With a split
      * irqchip this is how a user-space IOAPIC tells the kernel which vectors are level-triggered, so that their
      * EOIs come back as {@code KVM_EXIT_IOAPIC_EOI}. Replaces the whole table.
      */

@@ -35,7 +35,7 @@ class KvmRunTest {
         assertEquals(kvm_h.KVM_EXIT_IO_OUT(), KvmRun.IO_OUT);
         assertEquals(kvm_h.KVM_MEM_READONLY(), MemorySlot.READONLY);
         assertEquals(kvm_h.KVM_MEM_LOG_DIRTY_PAGES(), MemorySlot.LOG_DIRTY_PAGES);
-        assertEquals(kvm_h.KVM_CAP_SPLIT_IRQCHIP(), Vm.CAP_SPLIT_IRQCHIP);
+        assertEquals(kvm_h.KVM_CAP_SPLIT_IRQCHIP(), Kvm.CAP_SPLIT_IRQCHIP);
         assertEquals(kvm_h.KVM_CAP_IRQCHIP(), Kvm.CAP_IRQCHIP);
         assertEquals(kvm_h.KVM_CAP_USER_MEMORY(), Kvm.CAP_USER_MEMORY);
         assertEquals(kvm_h.KVM_CAP_SET_TSS_ADDR(), Kvm.CAP_SET_TSS_ADDR);

@@ -57,9 +57,7 @@ public final class Pit8254 implements AutoCloseable {
     /** When channel 0's OUT next changes, in clock nanoseconds; -1 for never. */
     private long nextTransition = -1;
     /** Whether the timer thread may run: from the first load of channel 0's count or {@link #startTimer()}. */
-    private boolean armed;
-    /** {@link #armed}, readable without the lock for {@link #startTimer()}'s fast path. */
-    private volatile boolean armedFast;
+    private volatile boolean armed; // volatile for startTimer()'s lock-free fast path; written under the lock
     private Thread thread;
     private boolean closed;
     private boolean speakerData;
@@ -96,12 +94,11 @@ public final class Pit8254 implements AutoCloseable {
      * thread. Idempotent; cheap once started.
      */
     public void startTimer() {
-        if (armedFast) {
+        if (armed) {
             return;
         }
         synchronized (this) {
             armed = true;
-            armedFast = true;
             long now = clock.getAsLong();
             fireDue(now, MAX_CATCH_UP);
             irqTimerUpdate(now);
@@ -500,7 +497,6 @@ public final class Pit8254 implements AutoCloseable {
                     } else if (port >= 0 && port < 3) {
                         if (channels[(int) port].write(b, now) && port == 0) {
                             armed = true;
-                            armedFast = true;
                             irqTimerUpdate(now);
                         }
                     }

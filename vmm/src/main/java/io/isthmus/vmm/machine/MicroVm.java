@@ -107,7 +107,7 @@ public final class MicroVm implements MachineControl, AutoCloseable {
     private final boolean logInterrupts;
     private final ExitDispatcher dispatcher;
     private final List<Vcpu> vcpus = new ArrayList<>();
-    /** Each vCPU's LAPIC as KVM made it: what a system reset puts back (as QEMU's kvm_apic_reset). */
+    /** Each vCPU's LAPIC in QEMU's reset state (KVM's, LVT0 masked): what a system reset puts back. */
     private final List<Lapic> resetLapics = new ArrayList<>();
     private final List<VcpuThread> threads = new CopyOnWriteArrayList<>();
     private final List<MachineListener> listeners = new CopyOnWriteArrayList<>();
@@ -128,7 +128,7 @@ public final class MicroVm implements MachineControl, AutoCloseable {
             v = kvm.createVm();
             v.setIdentityMapAddr(IDENTITY_MAP);
             v.setTssAddr(TSS);
-            if (v.checkExtension(Vm.CAP_SPLIT_IRQCHIP) <= 0) {
+            if (v.checkExtension(Kvm.CAP_SPLIT_IRQCHIP) <= 0) {
                 throw new IllegalStateException("this kernel's KVM has no split irqchip (KVM_CAP_SPLIT_IRQCHIP, Linux"
                         + " 4.4 and later), which microvm's user-space PIC, PIT and IOAPIC need; use a newer kernel");
             }
@@ -573,11 +573,9 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         if (log != null) {
             log.info("exit status " + status);
         }
-        serial.flush();
-        unassigned.flushSummary();
+        flush();
         System.out.flush();
         err.flush();
-        restoreTerminal.run();
         // halt, not exit: no shutdown hooks to run, and vCPU threads must not touch memory being torn down.
         Runtime.getRuntime().halt(status);
     }
