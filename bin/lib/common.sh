@@ -51,3 +51,26 @@ find_jdk() {
 maven() {
     MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" mvn "$@"
 }
+
+# Installs the Debian packages named in "$@" that are missing, as root (apt-get); otherwise names the command to run
+# and exits 1. $PACKAGES_FOR says what they are for, in messages.
+ensure_packages() {
+    local p missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -gt 0 ] || return 0
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "isthmus: installing ${missing[*]} (${PACKAGES_FOR:-needed})" >&2
+        apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    else
+        echo "isthmus: missing Debian packages (${PACKAGES_FOR:-needed}): ${missing[*]}" >&2
+        echo "isthmus: install them with: sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+}
+
+# What the lab guest is made of on this host (see io.isthmus.lab.LabImage): QEMU, busybox-static and cpio for the
+# guest, GNU time and util-linux (setpriv) that it carries; its kernel package is downloaded, not installed.
+LAB_PACKAGES=(qemu-system-x86 busybox-static cpio time util-linux)

@@ -35,6 +35,10 @@ start:
         mov $0x835, %ecx; mov $0x700, %eax; xor %edx, %edx; wrmsr
         mov $0x835, %ecx; rdmsr
         mov $n_lvt0, %si; call field
+        /* The PIT ticks from power-on (channel 0, mode 3, 18.2 Hz), and the PIC latches IRQ 0's edges in IRR even
+           while it is masked: stop channel 0 first (mode 0 and no count: OUT stays low), so that the IRR read below
+           does not depend on how long this guest takes to get there (an emulated CPU may take a tick's time) */
+        mov $0x30, %al; out %al, $0x43
         /* the PIC as Linux's init_8259A: all masked, ICW1-4, then only the cascade open */
         mov $0xff, %al; out %al, $0x21; out %al, $0xa1
         mov $0x11, %al; out %al, $0x20

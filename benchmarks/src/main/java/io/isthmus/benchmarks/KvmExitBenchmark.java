@@ -97,7 +97,7 @@ public class KvmExitBenchmark {
     public void setUp() throws IOException {
         Toolchain tools = new Toolchain();
         String source = "kvm/" + guest + "_loop.S";
-        byte[] code = tools.assembleGuest(source, CODE);
+        byte[] code = tools.assembleGuest(source, Toolchain.KVM_GUEST_ORIGIN);
 
         kvm = Kvm.open();
         // Create and close a throwaway VM with a vCPU and RAM first: the one-time class initialisation of the close
@@ -123,7 +123,7 @@ public class KvmExitBenchmark {
         dispatcher = new ExitDispatcher(pio, mmio);
 
         baseline = new ProcessBuilder(tools.compileC("kvm/kvm_exit_baseline.c").toString(),
-                tools.guestBinary(source).toString()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                tools.guestBinary(source, Toolchain.KVM_GUEST_ORIGIN).toString()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         toBaseline = new OutputStreamWriter(baseline.getOutputStream(), StandardCharsets.US_ASCII);
         fromBaseline = new BufferedReader(new InputStreamReader(baseline.getInputStream(), StandardCharsets.US_ASCII));
         c(); // fail at setup, not mid-measurement, if the baseline cannot run

@@ -20,8 +20,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>The device is {@code -Disthmus.bench.vfio.device=BDF}, else the first PCI function bound to vfio-pci (QEMU's
  * edu in the lab). These benchmarks need {@code /dev/vfio}: they run in the lab guest, not on a host without it.
- * The baseline is {@code -Disthmus.bench.vfio.baseline=PATH} (prebuilt with {@code gcc -O2 -static}, for a guest
- * without gcc), else {@code vfio/vfio_baseline.c} from this jar compiled with gcc at setup.
+ * The baseline is {@code vfio/vfio_baseline.c} from this jar, compiled with gcc at setup or prebuilt
+ * ({@link Toolchain}) for a guest without gcc.
  *
  * <p>Not thread-safe; used from {@code @Setup}/{@code @TearDown} and one benchmark thread.
  */
@@ -31,8 +31,9 @@ final class VfioBenchSupport {
     /** The vfio-pci device to measure; fails with what to do when there is none. */
     static PciDevice device() {
         if (!Files.exists(Path.of("/dev/vfio/vfio"))) {
-            throw new IllegalStateException("the VFIO benchmarks need /dev/vfio (vfio-pci and an IOMMU): run them in"
-                    + " the lab guest, where QEMU's edu is bound to vfio-pci");
+            throw new IllegalStateException("the VFIO benchmarks need /dev/vfio (vfio-pci and an IOMMU): run them"
+                    + " through bin/isthmus bench, which runs them in the lab guest, where QEMU's edu is bound to"
+                    + " vfio-pci");
         }
         SysfsPci sysfs = SysfsPci.system();
         String bdf = System.getProperty("isthmus.bench.vfio.device");
@@ -77,34 +78,7 @@ final class VfioBenchSupport {
         }
 
         private static Path executable() throws IOException {
-            String prebuilt = System.getProperty("isthmus.bench.vfio.baseline");
-            if (prebuilt != null) {
-                return Path.of(prebuilt);
-            }
-            Path dir = Files.createTempDirectory("isthmus-vfio-bench");
-            dir.toFile().deleteOnExit();
-            Path src = dir.resolve("vfio_baseline.c"), exe = dir.resolve("vfio_baseline");
-            try (InputStream s = VfioBenchSupport.class.getResourceAsStream("/vfio/vfio_baseline.c")) {
-                if (s == null) {
-                    throw new IOException("vfio/vfio_baseline.c is missing from the benchmarks jar");
-                }
-                Files.write(src, s.readAllBytes());
-            }
-            Process gcc = new ProcessBuilder("gcc", "-O2", "-Wall", "-o", exe.toString(), src.toString())
-                    .redirectErrorStream(true).start();
-            String log = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            try {
-                if (!gcc.waitFor(120, TimeUnit.SECONDS) || gcc.exitValue() != 0) {
-                    throw new IOException("gcc failed on vfio_baseline.c (or set -Disthmus.bench.vfio.baseline to a"
-                            + " prebuilt one):\n" + log);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException(e);
-            }
-            src.toFile().deleteOnExit();
-            exe.toFile().deleteOnExit();
-            return exe;
+            return new Toolchain().compileC("vfio/vfio_baseline.c");
         }
     }
 }

@@ -2,7 +2,6 @@ package io.isthmus.benchmarks;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +29,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * the measured runs, so divide by the run count).
  *
  * <p>Run from the repository root: {@code bin/isthmus bench VmmStartupBenchmark} (target: isthmus ≤ 1.0× QEMU's
- * time and ≤ 1.2× its peak RSS).
+ * time and ≤ 1.2× its peak RSS). The guest is {@code vmm/startup_guest.S} ({@link Toolchain}); the launcher is
+ * {@code $isthmus.root/bin/isthmus} (default: the working directory's). Where the host has no {@code /dev/kvm},
+ * {@code bin/isthmus bench} runs this in the lab guest, QEMU and the launcher side by side on its nested KVM.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -39,18 +40,6 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 15)
 @Fork(1)
 public class VmmStartupBenchmark {
-    private static final String GUEST = """
-            .text
-            .globl _start
-            .align 4
-            multiboot_header: .long 0x1BADB002, 0, -0x1BADB002
-            _start:
-                mov $0x21, %eax
-                out %eax, $0xf4
-            1:  hlt
-                jmp 1b
-            """;
-
     @Param({"qemu", "isthmus"})
     public String vmm;
 
@@ -65,11 +54,7 @@ public class VmmStartupBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws IOException, InterruptedException {
-        Path dir = Files.createTempDirectory("vmm-startup");
-        Path src = dir.resolve("guest.S"), elf = dir.resolve("guest.elf");
-        Files.writeString(src, GUEST);
-        run(List.of("gcc", "-m32", "-nostdlib", "-static", "-no-pie", "-Wl,-Ttext=0x100000", "-Wl,--build-id=none",
-                "-o", elf.toString(), src.toString()));
+        Path elf = new Toolchain().multibootGuest("vmm/startup_guest.S");
         Path root = Path.of(System.getProperty("isthmus.root", System.getProperty("user.dir")));
         command = new ArrayList<>(List.of("/usr/bin/time", "-f", "%M"));
         if (vmm.equals("qemu")) {
@@ -81,14 +66,6 @@ public class VmmStartupBenchmark {
                 "isa-debug-exit,iobase=0xf4,iosize=4", "-kernel", elf.toString()));
         // One untimed run: builds the VMM and its AOT cache if needed.
         once();
-    }
-
-    private static void run(List<String> cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException(cmd + " failed: " + out);
-        }
     }
 
     private long once() throws IOException, InterruptedException {

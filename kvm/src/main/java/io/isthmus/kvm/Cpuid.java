@@ -35,6 +35,34 @@ public final class Cpuid {
         return s;
     }
 
+    /**
+     * Fills every entry with all-ones bytes, which no CPUID entry the kernel writes has (its flags field has
+     * reserved bits), for {@link #trimUnusedEntries} to find where the kernel stopped writing.
+     */
+    void fillUnusedEntries() {
+        s.asSlice(HEADER).fill((byte) 0xff);
+    }
+
+    /** Sets the entry count to the number of entries before the first that {@link #fillUnusedEntries} left. */
+    void trimUnusedEntries() {
+        int n = size();
+        for (int i = 0; i < n; i++) {
+            if (isFiller(HEADER + ENTRY * i)) {
+                s.set(JAVA_INT, KvmAbi.CPUID2_NENT, i);
+                return;
+            }
+        }
+    }
+
+    private boolean isFiller(long offset) {
+        for (long b = 0; b < ENTRY; b += 4) {
+            if (s.get(JAVA_INT, offset + b) != -1) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The number of entries. */
     public int size() {
         return s.get(JAVA_INT, KvmAbi.CPUID2_NENT);

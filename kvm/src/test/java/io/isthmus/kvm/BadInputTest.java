@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.kvm.TestVm.Mode;
@@ -16,6 +17,7 @@ import io.isthmus.sys.Errno;
 import io.isthmus.sys.NativeException;
 
 /** Bad input: exceptions name the operation and errno, and the VM stays usable and closeable. */
+@Tag("kvm")
 class BadInputTest {
 
     private static void assertNames(NativeException e, String ioctl, int errno) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.kvm.TestVm.Mode;
@@ -12,6 +13,7 @@ import io.isthmus.kvm.TestVm.Recorder;
 import io.isthmus.kvm.run.VcpuExit;
 
 /** Guests in real, protected and long mode on the real /dev/kvm, built from assembly at test time. */
+@Tag("kvm")
 class GuestModesTest {
 
     @Test

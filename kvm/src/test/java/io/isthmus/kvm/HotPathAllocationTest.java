@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.management.ManagementFactory;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.kvm.TestVm.Mode;
@@ -17,6 +18,7 @@ import io.isthmus.kvm.run.VcpuThread;
  * allocate in the FFM and VarHandle plumbing that C2 removes, so the property is that a window of 5,000 exits
  * allocates nothing within the first 100 windows. (Speed is JMH's job: KvmExitBenchmark.)
  */
+@Tag("kvm")
 class HotPathAllocationTest {
     private static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * A user who may not open {@code /dev/kvm} gets one line naming the device and the fix. Runs a real process as
  * {@code nobody} (the suite runs as root in CI; as any other user the same denial comes without setpriv).
  */
+@Tag("kvm")
 class KvmPermissionTest {
 
     /** Entry point run as an unprivileged user: prints what {@link Kvm#open()} reports, as the launchers do. */
@@ -40,17 +42,18 @@ class KvmPermissionTest {
         boolean root = "root".equals(System.getProperty("user.name"));
         Assumptions.assumeTrue(root || !Files.isWritable(Path.of("/dev/kvm")),
                 "this user may open /dev/kvm and cannot drop privileges, so there is no denial to observe");
-        // Copy the classes somewhere nobody may read: the checkout itself may sit in root's home.
-        Path module = Path.of(System.getProperty("user.dir"));
+        // Copy the classes somewhere nobody may read them from otherwise (the checkout may sit in root's home, the
+        // lab's share is root's): wherever they were loaded from, a directory or a jar, on the host or in the lab.
         Path cp = tmp.resolve("cp");
+        Files.createDirectories(cp);
         int n = 0;
-        for (Path dir : List.of(module.resolve("target/classes"), module.resolve("target/test-classes"),
-                module.resolveSibling("bindings").resolve("target/classes"))) {
-            copyTree(dir, cp.resolve("d" + n++));
-        }
-        for (String entry : System.getProperty("jdk.module.path", "").split(java.io.File.pathSeparator)) {
-            if (entry.contains("slf4j-api")) {
-                Files.copy(Path.of(entry), cp.resolve("slf4j-api.jar"));
+        for (Class<?> c : List.of(Kvm.class, Probe.class, io.isthmus.sys.Libc.class, org.slf4j.LoggerFactory.class)) {
+            Path from = Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path to = cp.resolve("e" + n++ + (Files.isDirectory(from) ? "" : ".jar"));
+            if (Files.isDirectory(from)) {
+                copyTree(from, to);
+            } else {
+                Files.copy(from, to);
             }
         }
         openUp(tmp);

@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 class KvmTest {
 
     @Test
+    @Tag("kvm")
     void opensDevKvmWithApiVersion12() {
         try (Kvm kvm = Kvm.open()) {
             assertEquals(12, kvm.apiVersion());

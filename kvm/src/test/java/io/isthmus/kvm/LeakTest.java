@@ -9,11 +9,13 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.kvm.memory.GuestMemory;
 
 /** Creating and closing 1,000 VMs leaves the process's descriptors and mappings where they started. */
+@Tag("kvm")
 class LeakTest {
 
     private static long fds() throws IOException {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.util.BitSet;
 import java.util.List;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.kvm.TestVm.Mode;
@@ -13,6 +14,7 @@ import io.isthmus.kvm.memory.GuestMemory;
 import io.isthmus.kvm.run.VcpuExit;
 
 /** Memory slots on the real /dev/kvm: add/remove, read-only, dirty log. */
+@Tag("kvm")
 class MemorySlotTest {
 
     @Test

@@ -9,6 +9,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.kvm.bus.BusDevice;
@@ -22,6 +23,7 @@ import io.isthmus.kvm.run.VcpuThread;
  * user-space IOAPIC's path (MSI routes on reserved GSIs, KVM_IRQ_LINE, the level-triggered EOI coming back as
  * KVM_EXIT_IOAPIC_EOI).
  */
+@Tag("kvm")
 class SplitIrqchipTest {
     private static final int REPORT_PORT = 0x10;
 

@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.kvm.TestVm.Mode;
@@ -24,6 +25,7 @@ class VcpuStateTest {
     private static final int IA32_SYSENTER_CS = 0x174, IA32_SYSENTER_ESP = 0x175;
 
     @Test
+    @Tag("kvm")
     void systemQueries() {
         try (Kvm kvm = Kvm.open()) {
             int[] msrs = kvm.msrIndexList();
@@ -39,6 +41,7 @@ class VcpuStateTest {
     }
 
     @Test
+    @Tag("kvm")
     void msrsCpuidFpuRoundTrip() {
         try (TestVm t = new TestVm()) {
             Vcpu v = t.vm.createVcpu(0);
@@ -60,6 +63,7 @@ class VcpuStateTest {
     }
 
     @Test
+    @Tag("kvm")
     void irqchipLapicMpStatePitAndIrqfd() {
         try (TestVm t = new TestVm(); EventFd irq = EventFd.create(0, "irqfd gsi 5")) {
             t.vm.setIdentityMapAddr(0xfeffc000L); // before any vCPU exists
@@ -86,6 +90,7 @@ class VcpuStateTest {
     }
 
     @Test
+    @Tag("kvm")
     void ioeventfdTakesWritesWithoutExits() {
         try (TestVm t = new TestVm(); EventFd efd = EventFd.create(Libc.EFD_NONBLOCK, "ioeventfd port 0x60")) {
             Recorder port60 = new Recorder(), port61 = new Recorder();
@@ -102,6 +107,7 @@ class VcpuStateTest {
     }
 
     @Test
+    @Tag("kvm")
     void binaryStatsCountExits() {
         try (TestVm t = new TestVm()) {
             assertTrue(t.kvm.hasBinaryStats(), "this kernel has KVM_GET_STATS_FD");

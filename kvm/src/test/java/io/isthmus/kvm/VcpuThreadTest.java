@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.kvm.TestVm.Mode;
@@ -20,6 +21,7 @@ import io.isthmus.kvm.run.VcpuExit;
 import io.isthmus.kvm.run.VcpuThread;
 
 /** The vCPU thread: kicks, pause/resume/stop from another thread, several vCPUs at once. */
+@Tag("kvm")
 class VcpuThreadTest {
 
     @Test

@@ -24,10 +24,11 @@ import org.w3c.dom.NodeList;
  * as a host-side {@link DynamicNode}, so a test that fails in the guest fails the host build with the guest's
  * message and stack trace.
  *
- * <p>The classpath (jars and class directories) is copied into the run's 9p share; the launcher scans the
- * {@code scanRoots} for test classes carrying the tag {@value #TAG} (or runs the selection given by the
+ * <p>The classpath (jars and class directories) is copied into the run's 9p share; the launcher, on the JVM's class
+ * path with it, scans the {@code scanRoots} for test classes carrying one of the included tags ({@value #TAG}, and
+ * {@value #KVM_TAG} where the host has no KVM: see {@link #includeTags}), or runs the selection given by the
  * {@code isthmus.lab.select} system property, console-launcher syntax, e.g.
- * {@code --select-class=io.isthmus.lab.guest.KvmLabTest}) with {@code --enable-native-access=ALL-UNNAMED},
+ * {@code --select-class=io.isthmus.lab.guest.KvmLabTest}, with {@code --enable-native-access=ALL-UNNAMED},
  * and writes its XML report to the share, which is parsed here.
  *
  * <p>Not thread-safe; one instance per run.
@@ -35,11 +36,24 @@ import org.w3c.dom.NodeList;
 public final class GuestJUnit {
     /** The tag that marks a test class (or method) as one that runs inside the lab guest. */
     public static final String TAG = "lab";
+    /**
+     * The tag of tests that need KVM: they run on the host's {@code /dev/kvm} where it has one, else in the lab
+     * guest, on its nested KVM (the build decides; see the root pom's {@code kvm-in-lab} profile).
+     */
+    public static final String KVM_TAG = "kvm";
+
+    /**
+     * The guest test JVM's options besides the class path ({@code isthmus.lab.jvmOptions} replaces them): the full
+     * JIT, since the tests run for minutes and the kvm tests check that hot paths allocate nothing, which needs C2's
+     * escape analysis as on any production JVM; the serial collector on the guest's one CPU.
+     */
+    static final String JVM_OPTIONS = "-XX:+UseSerialGC";
 
     private final QemuLab lab;
     private final Path launcherJar;
     private final List<Path> classpath;
     private final List<Path> scanRoots;
+    private List<String> includeTags = List.of(TAG);
     private LabRun lastRun;
 
     private GuestJUnit(QemuLab lab, Path launcherJar, List<Path> classpath, List<Path> scanRoots) {
@@ -101,6 +115,19 @@ public final class GuestJUnit {
     }
 
     /**
+     * The tags whose tests run (any of them); {@value #TAG} alone unless changed. Returns this.
+     *
+     * @param tags e.g. {@code [lab, kvm]}, from the build's {@code isthmus.lab.tags}
+     */
+    public GuestJUnit includeTags(List<String> tags) {
+        if (tags.isEmpty() || tags.stream().anyMatch(t -> !t.matches("[A-Za-z0-9_.-]+"))) {
+            throw new IllegalArgumentException("tags must be plain names, at least one: " + tags);
+        }
+        this.includeTags = List.copyOf(tags);
+        return this;
+    }
+
+    /**
      * Boots the lab once, runs the tests and returns their results, in report order.
      *
      * @param runDir a host directory for this run (its {@code share} subdirectory becomes {@code /mnt/lab})
@@ -127,14 +154,20 @@ public final class GuestJUnit {
                 throw new LabException("none of the scan roots " + scanRoots + " exists: no tests to run in the lab");
             }
             String select = System.getProperty("isthmus.lab.select", "");
-            String selection = select.isBlank()
-                    ? "--scan-class-path " + String.join(":", roots) + " --include-tag " + TAG
-                    : select;
-            String script = "java -Xshare:auto -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+            StringBuilder selection = new StringBuilder();
+            if (select.isBlank()) {
+                selection.append("--scan-class-path ").append(String.join(":", roots));
+                includeTags.forEach(t -> selection.append(" --include-tag ").append(t));
+            } else {
+                selection.append(select);
+            }
+            // The tests on the JVM's own class path (not the launcher's --class-path loader), so that a test can
+            // start another JVM with java.class.path as the command line would.
+            String script = "java -Xshare:auto " + System.getProperty("isthmus.lab.jvmOptions", JVM_OPTIONS)
                     + " --enable-native-access=ALL-UNNAMED -Disthmus.lab.guest=true"
-                    + " -jar /mnt/lab/junit-console.jar execute --disable-banner --disable-ansi-colors"
+                    + " -cp /mnt/lab/junit-console.jar:" + String.join(":", guestPaths.values())
+                    + " org.junit.platform.console.ConsoleLauncher execute --disable-banner --disable-ansi-colors"
                     + " --details=tree --fail-if-no-tests"
-                    + " --class-path " + String.join(":", guestPaths.values())
                     + " " + selection
                     + " --reports-dir /mnt/lab/out/reports\n";
             LabRun run = lab.run(share, script);

@@ -16,18 +16,22 @@ import java.util.List;
  * @param jdkModules  the JDK modules the guest runtime contains
  * @param memoryMiB   guest memory
  * @param cpus        guest CPUs ({@code -smp}); under TCG each is a host thread
- * @param timeout     how long one run (boot, command, power-off) may take before QEMU is killed
+ * @param timeout     how long one batch run (boot, command, power-off) may take before QEMU is killed
+ * @param bootTimeout how long the guest may take to get ready (modules loaded, shares mounted) before QEMU is
+ *                    killed; attached runs ({@link QemuLab#runAttached}) have only this limit
  */
 public record LabConfig(Path cacheDir, Path jdkHome, List<String> jdkModules, int memoryMiB, int cpus,
-                        Duration timeout) {
+                        Duration timeout, Duration bootTimeout) {
 
     /**
      * The JDK modules the guest runtime carries: what the JUnit Platform console launcher needs
      * ({@code jdeps} on it says java.base and java.sql; java.sql brings java.logging and java.xml, which
-     * the launcher's logging and XML reports use) plus jdk.unsupported for libraries that still touch it.
+     * the launcher's logging and XML reports use), jdk.unsupported for libraries that still touch it, jdk.zipfs
+     * for scanning test jars, and java.management with jdk.management for the allocation counts of the kvm tests
+     * and JMH's {@code -prof gc}.
      */
-    public static final List<String> DEFAULT_JDK_MODULES =
-            List.of("java.base", "java.logging", "java.xml", "java.sql", "jdk.unsupported", "jdk.zipfs");
+    public static final List<String> DEFAULT_JDK_MODULES = List.of("java.base", "java.logging", "java.xml",
+            "java.sql", "jdk.unsupported", "jdk.zipfs", "java.management", "jdk.management");
 
     public LabConfig {
         jdkModules = List.copyOf(jdkModules);
@@ -37,11 +41,26 @@ public record LabConfig(Path cacheDir, Path jdkHome, List<String> jdkModules, in
         if (cpus < 1) {
             throw new IllegalArgumentException("isthmus.lab.cpus: at least 1, got " + cpus);
         }
+        if (timeout.isNegative() || timeout.isZero() || bootTimeout.isNegative() || bootTimeout.isZero()) {
+            throw new IllegalArgumentException("isthmus.lab.timeoutSeconds and isthmus.lab.bootTimeoutSeconds must be"
+                    + " positive, got " + timeout.toSeconds() + " and " + bootTimeout.toSeconds());
+        }
+    }
+
+    /** This configuration with another batch-run timeout. */
+    public LabConfig withTimeout(Duration newTimeout) {
+        return new LabConfig(cacheDir, jdkHome, jdkModules, memoryMiB, cpus, newTimeout, bootTimeout);
+    }
+
+    /** This configuration with another boot timeout. */
+    public LabConfig withBootTimeout(Duration newBootTimeout) {
+        return new LabConfig(cacheDir, jdkHome, jdkModules, memoryMiB, cpus, timeout, newBootTimeout);
     }
 
     /**
      * The configuration from system properties, with defaults: cache {@code ~/.cache/isthmus-lab} (or
-     * {@code $ISTHMUS_LAB_CACHE}), the running JDK, 1 GiB, 1 CPU, 10 minutes.
+     * {@code $ISTHMUS_LAB_CACHE}), the running JDK, 1 GiB, 1 CPU, 40 minutes a run (the KVM and VMM suites run in
+     * one boot where the host has no KVM), 5 minutes to get ready (a few seconds normally).
      */
     public static LabConfig fromSystemProperties() {
         String env = System.getenv("ISTHMUS_LAB_CACHE");
@@ -53,6 +72,7 @@ public record LabConfig(Path cacheDir, Path jdkHome, List<String> jdkModules, in
                 modules == null ? DEFAULT_JDK_MODULES : List.of(modules.split(",")),
                 Integer.getInteger("isthmus.lab.memory", 1024),
                 Integer.getInteger("isthmus.lab.cpus", 1),
-                Duration.ofSeconds(Long.getLong("isthmus.lab.timeoutSeconds", 600)));
+                Duration.ofSeconds(Long.getLong("isthmus.lab.timeoutSeconds", 2400)),
+                Duration.ofSeconds(Long.getLong("isthmus.lab.bootTimeoutSeconds", 300)));
     }
 }

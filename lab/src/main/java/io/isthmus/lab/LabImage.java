@@ -17,12 +17,13 @@ import java.util.stream.Stream;
  * The lab's boot files, built once and cached: a Debian kernel and an uncompressed initramfs holding
  * busybox-static (as {@code /bin/busybox} and, after {@code --install}, every applet), the kernel modules the
  * lab loads ({@link #MODULES} and their dependencies, in load order), a jlink'd JDK 25 runtime at {@code /jdk}
- * with the shared libraries it needs, and the lab's {@code /init}.
+ * with the shared libraries it needs, the host programs of {@link #PROGRAMS} at their host paths with their
+ * libraries and data (QEMU among them), and the lab's {@code /init}.
  *
  * <p>The jars under test are not in the image: they reach the guest through the 9p share of each run, so the
- * image (about 75 MB, a few seconds to build) is rebuilt only when one of its inputs changes. The cache key
+ * image (about 135 MB, a few seconds to build) is rebuilt only when one of its inputs changes. The cache key
  * hashes every input: the kernel package's name, busybox's bytes, the JDK's release file and module list, the
- * init script and {@link #FORMAT}.
+ * programs' bytes, the init script and {@link #FORMAT}.
  *
  * <p>Immutable once made; safe to share between threads.
  *
@@ -32,17 +33,40 @@ import java.util.stream.Stream;
  */
 public record LabImage(Path kernel, Path initramfs, String key) {
     /** Bump when the image layout changes in a way its inputs do not show. */
-    private static final String FORMAT = "isthmus-lab-image-1";
+    private static final String FORMAT = "isthmus-lab-image-2";
 
     /**
      * The modules the guest loads: VFIO with the type1 IOMMU backend and vfio-pci; KVM for AMD (QEMU's
-     * {@code -cpu max} under TCG emulates SVM with nested paging); virtio-pci and 9p for the share.
+     * {@code -cpu max} under TCG emulates SVM with nested paging); virtio-pci and 9p for the shares; virtio_console
+     * for an attached command's standard streams ({@link QemuLab#runAttached}).
      */
     public static final List<String> MODULES = List.of(
-            "virtio_pci", "9pnet_virtio", "9p",
+            "virtio_pci", "9pnet_virtio", "9p", "virtio_console",
             "vfio", "vfio_iommu_type1", "vfio_pci",
             "kvm", "kvm_amd",
             "e1000");
+
+    /**
+     * A host program the guest carries at the same path, with the shared libraries {@code ldd} names and the data
+     * directories it reads.
+     *
+     * @param name          the program, found on the host's {@code PATH}
+     * @param debianPackage the Debian package that installs it, named when it is missing
+     * @param data          directories copied whole (symbolic links kept), e.g. firmware
+     */
+    record Program(String name, String debianPackage, List<String> data) {}
+
+    /**
+     * The host programs in the guest: QEMU, to run beside this project's VMM with {@code -accel kvm} on the lab's
+     * nested KVM (the VMM tests' oracle, the KVM benchmarks' baseline), with its firmware; util-linux's
+     * {@code setpriv}, with which a test drops root (busybox's cannot change user); bash and GNU time, with which
+     * {@code VmmStartupBenchmark} runs {@code bin/isthmus} and reads its peak RSS there as here.
+     */
+    static final List<Program> PROGRAMS = List.of(
+            new Program("qemu-system-x86_64", "qemu-system-x86", List.of("/usr/share/qemu", "/usr/share/seabios")),
+            new Program("setpriv", "util-linux", List.of()),
+            new Program("bash", "bash", List.of()),
+            new Program("time", "time", List.of()));
 
     private static final Pattern LDD_PATH = Pattern.compile("(?:=>\\s*)?(/\\S+)\\s+\\(0x");
 
@@ -65,9 +89,17 @@ public record LabImage(Path kernel, Path initramfs, String key) {
                     + " from a full JDK 25. Set -Disthmus.lab.jdk=/usr/lib/jvm/temurin-25-jdk-amd64 (or run"
                     + " the build on that JDK, as bin/test does).");
         }
-        String key = new Cache.Key().add(FORMAT).add(deb.getFileName().toString()).addFile(busybox)
+        List<Path> programs = new ArrayList<>();
+        for (Program p : PROGRAMS) {
+            programs.add(Commands.require(p.name(), p.debianPackage()).toRealPath());
+        }
+        Cache.Key k = new Cache.Key().add(FORMAT).add(deb.getFileName().toString()).addFile(busybox)
                 .addFile(config.jdkHome().resolve("release")).add(config.jdkHome().toString())
-                .add(String.join(",", config.jdkModules())).add(String.join(",", MODULES)).add(init).hex();
+                .add(String.join(",", config.jdkModules())).add(String.join(",", MODULES)).add(init);
+        for (Path p : programs) {
+            k.add(p.toString()).addFile(p);
+        }
+        String key = k.hex();
         Path dir = config.cacheDir().resolve("images").resolve(key);
         LabImage image = new LabImage(dir.resolve("vmlinuz"), dir.resolve("initramfs.cpio"), key);
         if (Files.isRegularFile(image.initramfs())) {
@@ -100,7 +132,23 @@ public record LabImage(Path kernel, Path initramfs, String key) {
                     "jlink of the guest runtime failed; check that " + config.jdkHome() + " is a full JDK 25.");
             // The guest heap is far below 32 GiB, so the JVM never maps the archive for uncompressed oops.
             Files.deleteIfExists(jdk.resolve("lib/server/classes_nocoops.jsa"));
-            copySharedLibraries(jdk, root);
+            List<Path> executables = new ArrayList<>();
+            try (Stream<Path> files = Files.walk(jdk)) {
+                files.filter(p -> Files.isRegularFile(p)
+                                && (p.toString().endsWith(".so") || p.getParent().endsWith("bin")))
+                        .forEach(executables::add);
+            }
+            for (int i = 0; i < PROGRAMS.size(); i++) {
+                Path program = programs.get(i);
+                Path target = root.resolve(program.toString().substring(1));
+                Files.createDirectories(target.getParent());
+                Files.copy(program, target);
+                executables.add(program);
+                for (String data : PROGRAMS.get(i).data()) {
+                    copyTree(Path.of(data), root.resolve(data.substring(1)));
+                }
+            }
+            copySharedLibraries(executables, jdk, root);
 
             Commands.require("cpio", "cpio");
             Commands.run(root, List.of("sh", "-c",
@@ -144,14 +192,34 @@ public record LabImage(Path kernel, Path initramfs, String key) {
         }
     }
 
-    /** Copies what {@code ldd} says the runtime's executables and libraries load, at the same paths. */
-    private static void copySharedLibraries(Path jdk, Path root) throws IOException {
-        List<String> command = new ArrayList<>(List.of("ldd"));
-        try (Stream<Path> s = Files.walk(jdk)) {
-            s.filter(p -> Files.isRegularFile(p) && (p.toString().endsWith(".so") || p.getParent().endsWith("bin")))
-                    .forEach(p -> command.add(p.toString()));
+    /** Copies a directory tree, keeping symbolic links as links (QEMU's firmware directory is full of them). */
+    private static void copyTree(Path from, Path to) throws IOException {
+        if (!Files.isDirectory(from)) {
+            throw new LabException(from + " is missing: the lab copies it into the guest image");
         }
-        String out = Commands.run(null, command, "ldd could not list the guest runtime's shared libraries");
+        try (Stream<Path> s = Files.walk(from)) {
+            for (Path p : s.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isSymbolicLink(p)) {
+                    Files.createDirectories(target.getParent());
+                    Files.createSymbolicLink(target, Files.readSymbolicLink(p));
+                } else if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+    }
+
+    /**
+     * Copies what {@code ldd} says {@code executables} (the runtime's own, under {@code jdk}, and host programs)
+     * load, at the same paths.
+     */
+    private static void copySharedLibraries(List<Path> executables, Path jdk, Path root) throws IOException {
+        List<String> command = new ArrayList<>(List.of("ldd"));
+        executables.forEach(p -> command.add(p.toString()));
+        String out = Commands.run(null, command, "ldd could not list the guest's shared libraries");
         TreeSet<String> libs = new TreeSet<>();
         Matcher m = LDD_PATH.matcher(out);
         while (m.find()) {

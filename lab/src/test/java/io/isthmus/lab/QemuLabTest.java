@@ -17,11 +17,20 @@ class QemuLabTest {
     @Test
     void aGuestThatDoesNotPowerOffIsKilledAndReported(@TempDir Path dir) {
         LabConfig base = LabConfig.fromSystemProperties();
-        LabConfig quick = new LabConfig(base.cacheDir(), base.jdkHome(), base.jdkModules(), base.memoryMiB(),
-                base.cpus(), Duration.ofSeconds(3));
+        LabConfig quick = base.withTimeout(Duration.ofSeconds(3));
         try (QemuLab lab = QemuLab.create(quick)) {
             LabException e = assertThrows(LabException.class, () -> lab.run(dir.resolve("share"), "sleep 1000\n"));
             assertTrue(e.getMessage().contains("did not power off within 3 s"), e.getMessage());
+            assertTrue(e.getMessage().contains("last lines:"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aGuestThatIsNotReadyInTimeIsStoppedAndReported(@TempDir Path dir) {
+        LabConfig quick = LabConfig.fromSystemProperties().withBootTimeout(Duration.ofSeconds(1));
+        try (QemuLab lab = QemuLab.create(quick)) {
+            LabException e = assertThrows(LabException.class, () -> lab.runAttached(dir.resolve("share"), "true\n"));
+            assertTrue(e.getMessage().contains("did not get ready within 1 s"), e.getMessage());
             assertTrue(e.getMessage().contains("last lines:"), e.getMessage());
         }
     }

@@ -7,7 +7,9 @@ import io.isthmus.vmm.boot.KernelLoader;
 import io.isthmus.vmm.config.CommandLine;
 import io.isthmus.vmm.config.OptionException;
 import io.isthmus.vmm.config.VmConfig;
+import io.isthmus.vmm.machine.HostStdio;
 import io.isthmus.vmm.machine.MicroVm;
+import io.isthmus.vmm.qmp.QmpServer;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,6 +28,10 @@ import java.util.List;
  * <p>Errors are one line (QEMU's message, prefixed {@code isthmus-vmm:}) and exit status 1; a stack trace only
  * with {@code ISTHMUS_VERBOSE=1}. With no {@code -kernel}, the built-in guest boots. QMP (and with it Jackson)
  * is loaded only when {@code -qmp} is given: startup time is one of this VMM's targets.
+ *
+ * <p>{@link #run(String[], HostStdio, PrintStream, PrintStream)} runs one machine inside the calling program and
+ * returns the status QEMU would exit with, having released everything; only {@link #main} ends the process.
+ * Thread-safe: machines run side by side in one JVM, except that the {@code -d} log is process-wide (SLF4J's).
  */
 public final class Main {
     /** The program name in messages, where QEMU prints {@code qemu-system-x86_64}. */
@@ -39,11 +45,17 @@ public final class Main {
 
     public static void main(String[] args) {
         Prelink.start();
-        System.exit(run(args, System.out, System.err));
+        System.exit(run(args, HostStdio.process(), System.out, System.err));
     }
 
-    /** Runs the VMM with {@code args}; returns the exit status (unless the guest ends the process first). */
-    public static int run(String[] args, PrintStream out, PrintStream err) {
+    /**
+     * Runs the VMM with {@code args} until the machine ends; returns its exit status.
+     *
+     * @param stdio where {@code -serial stdio} reads and writes
+     * @param out   where {@code -help} and {@code -version} print
+     * @param err   where errors and the machine's reports go
+     */
+    public static int run(String[] args, HostStdio stdio, PrintStream out, PrintStream err) {
         boolean verbose = System.getenv("ISTHMUS_VERBOSE") != null;
         CommandLine.Parsed parsed;
         try {
@@ -65,12 +77,12 @@ public final class Main {
                 return 0;
             }
             case CommandLine.Run r -> {
-                return boot(r.config(), err, verbose || !r.config().logItems().isEmpty());
+                return boot(r.config(), stdio, err, verbose || !r.config().logItems().isEmpty());
             }
         }
     }
 
-    private static int boot(VmConfig config, PrintStream err, boolean verbose) {
+    private static int boot(VmConfig config, HostStdio stdio, PrintStream err, boolean verbose) {
         try {
             byte[] kernel;
             String kernelName;
@@ -90,14 +102,13 @@ public final class Main {
                 kernelName = config.kernel();
             }
             VmConfig c = cfg;
-            MicroVm vm = MicroVm.create(c, err, (map, ram) -> KernelLoader.load(kernel, kernelName, c.append(),
-                    c.initrd(), map, ram, err));
-            if (c.qmp() != null) {
-                io.isthmus.vmm.qmp.QmpServer.start(c.qmp(), vm, err);
+            try (MicroVm vm = MicroVm.create(c, stdio, err, (map, ram) -> KernelLoader.load(kernel, kernelName,
+                    c.append(), c.initrd(), map, ram, err));
+                 QmpServer qmp = c.qmp() == null ? null : QmpServer.start(c.qmp(), vm, err)) {
+                int status = vm.run();
+                vm.flush();
+                return status;
             }
-            int status = vm.run();
-            vm.flush();
-            return status;
         } catch (OptionException e) {
             err.println(e.format(PROGRAM));
             return 1;

@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The built-in guest: the committed bytes are what its build script makes, and it boots and powers off. */
@@ -16,7 +17,7 @@ class DefaultGuestTest {
 
     @Test
     void committedGuestMatchesAFreshBuild() throws IOException {
-        Path fresh = Files.createDirectories(TestGuests.OUT).resolve("default-guest-fresh.elf");
+        Path fresh = TestGuests.scratch().resolve("default-guest-fresh.elf");
         TestGuests.Result r = TestGuests.exec(List.of("bash", Path.of("src/main/guest/build.sh").toAbsolutePath()
                 .toString(), fresh.toString()), null, 60);
         assertEquals(0, r.status(), r.stderr());
@@ -28,13 +29,15 @@ class DefaultGuestTest {
                 "src/main/resources/io/isthmus/vmm/guest/default-guest.elf is stale: run vmm/src/main/guest/build.sh");
     }
 
+    /** As a process, the way {@code bin/isthmus vmm} runs it: {@code main} and its exit status included. */
+    @Tag("kvm")
     @Test
     void bootsWithNoKernelAndPowersOff() {
         TestGuests.Result r = TestGuests.isthmusRaw(List.of("-append", "ignored"));
         // -append without -kernel is QEMU's error, so the plain run is the interesting one:
         assertEquals(1, r.status());
         assertTrue(r.stderr().contains("-append only allowed with -kernel option"), r.stderr());
-        TestGuests.Result ok = TestGuests.isthmusRaw(List.of("-m", "256"));
+        TestGuests.Result ok = TestGuests.exec(TestGuests.javaCommand(List.of("-m", "256")), new byte[0], 120);
         String out = ok.out();
         assertTrue(out.contains("Hello from the isthmus built-in guest!"), out);
         assertTrue(out.contains("CPU mode:     32-bit protected mode, paging off"), out);
@@ -43,19 +46,19 @@ class DefaultGuestTest {
         assertEquals(1, ok.status(), "isa-debug-exit value 0 gives exit status 1; stderr: " + ok.stderr());
     }
 
+    @Tag("kvm")
     @Test
     void sameOutputAsQemuForTheBuiltInGuest() throws IOException {
-        Path guest = Files.createDirectories(TestGuests.OUT).resolve(Main.DEFAULT_GUEST_NAME);
+        Path guest = TestGuests.scratch().resolve(Main.DEFAULT_GUEST_NAME);
         try (InputStream in = Main.class.getResourceAsStream(Main.DEFAULT_GUEST)) {
             Files.write(guest, in.readAllBytes());
         }
-        // Run both from the guest's directory with a relative kernel path, so both report the same name.
-        List<String> args = List.of("-serial", "stdio", "-device", "isa-debug-exit", "-kernel",
-                Main.DEFAULT_GUEST_NAME, "-append", "hello");
-        TestGuests.Result q = TestGuests.execIn(guest.getParent(), TestGuests.qemuCommand(args));
-        TestGuests.Result i = TestGuests.execIn(guest.getParent(), TestGuests.javaCommand(
-                java.util.stream.Stream.concat(List.of("-M", "microvm", "-accel", "kvm", "-display", "none").stream(),
-                        args.stream()).toList()));
+        // The same kernel path for both, so both guests print the same command line.
+        List<String> args = List.of("-serial", "stdio", "-device", "isa-debug-exit", "-kernel", guest.toString(),
+                "-append", "hello");
+        TestGuests.Result q = TestGuests.qemu(args);
+        TestGuests.Result i = TestGuests.isthmus(args);
+        assertTrue(i.out().contains("Command line: " + guest + " hello"), i.out());
         assertEquals(q.out(), i.out(), i.stderr());
         assertEquals(q.status(), i.status());
     }

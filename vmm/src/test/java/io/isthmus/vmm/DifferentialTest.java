@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -21,25 +22,25 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Each corpus guest runs under {@code qemu-system-x86_64 -M microvm -accel kvm} and under this VMM with the
  * same options: the guest's serial output and the exit status must be identical, byte for byte.
  */
+@Tag("kvm")
 class DifferentialTest {
     static Path elf, aout, mod1, mod2, modComma, probe, bzimage, irq16, reset16, pvh, pvh64, empty;
 
     @BeforeAll
-    static void build() throws IOException {
-        elf = TestGuests.build("multiboot.c", "multiboot.elf", "multiboot.ld");
-        Path aoutElf = TestGuests.build("multiboot.c", "multiboot-aout.elf", "multiboot.ld", "-DAOUT");
-        aout = TestGuests.flat(aoutElf, "multiboot-aout.bin");
-        probe = TestGuests.build("probe.c", "probe.elf", "multiboot.ld");
-        bzimage = TestGuests.bzImage();
-        irq16 = TestGuests.bzImage("irq16");
-        reset16 = TestGuests.bzImage("reset16");
-        pvh = TestGuests.build("pvh.c", "pvh.elf", "pvh.ld");
-        pvh64 = TestGuests.elf64(pvh, "pvh64.elf");
-        empty = TestGuests.OUT.resolve("empty.bin");
+    static void guests() throws IOException {
+        elf = TestGuests.guest("multiboot.elf");
+        aout = TestGuests.guest("multiboot-aout.bin");
+        probe = TestGuests.guest("probe.elf");
+        bzimage = TestGuests.guest("bzimage.bin");
+        irq16 = TestGuests.guest("irq16.bin");
+        reset16 = TestGuests.guest("reset16.bin");
+        pvh = TestGuests.guest("pvh.elf");
+        pvh64 = TestGuests.guest("pvh64.elf");
+        empty = TestGuests.scratch().resolve("empty.bin");
         Files.write(empty, new byte[0]);
-        mod1 = TestGuests.OUT.resolve("mod1.txt");
-        mod2 = TestGuests.OUT.resolve("mod2.bin");
-        modComma = TestGuests.OUT.resolve("mod,comma.txt");
+        mod1 = TestGuests.scratch().resolve("mod1.txt");
+        mod2 = TestGuests.scratch().resolve("mod2.bin");
+        modComma = TestGuests.scratch().resolve("mod,comma.txt");
         Files.writeString(mod1, "first module: hello");
         Files.write(mod2, new byte[] {0, 1, 2, (byte) 0xff, 'x'});
         Files.writeString(modComma, "a module whose name has a comma");
@@ -96,7 +97,8 @@ class DifferentialTest {
         }
         TestGuests.Result q = TestGuests.qemu(args);
         TestGuests.Result i = TestGuests.isthmus(args);
-        assertEquals(q.out(), i.out(), "serial output differs from QEMU's\nisthmus stderr: " + i.stderr());
+        assertEquals(q.out(), i.out(), "serial output differs from QEMU's\nQEMU stderr: " + q.stderr()
+                + "\nisthmus stderr: " + i.stderr());
         assertArrayEquals(q.stdout(), i.stdout());
         assertEquals(q.status(), i.status(), "exit status differs from QEMU's; isthmus stderr: " + i.stderr());
         if (!name.startsWith("missing")) {
@@ -163,7 +165,7 @@ class DifferentialTest {
             }
             default -> throw new IllegalArgumentException(name);
         }
-        Path out = TestGuests.OUT.resolve("pvh-" + name + (is64 ? "64" : "") + ".elf");
+        Path out = TestGuests.scratch().resolve("pvh-" + name + (is64 ? "64" : "") + ".elf");
         Files.write(out, img);
         return out;
     }
@@ -202,7 +204,7 @@ class DifferentialTest {
 
     @org.junit.jupiter.api.Test
     void pvhInitrdTooLargeFailsAsInQemu() throws IOException {
-        Path big = TestGuests.OUT.resolve("big-initrd.bin");
+        Path big = TestGuests.scratch().resolve("big-initrd.bin");
         Files.write(big, new byte[16 << 20]);
         List<String> args = List.of("-serial", "stdio", "-m", "16", "-kernel", pvh.toString(), "-initrd", big.toString());
         TestGuests.Result q = TestGuests.qemu(args);

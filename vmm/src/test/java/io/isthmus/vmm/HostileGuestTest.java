@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -13,11 +14,12 @@ import org.junit.jupiter.api.Test;
  * rate-limited on stderr, and exits cleanly with the guest's status. CI runs 200,000 accesses (about as many
  * exits); {@code -Dhostile.accesses=1000000} runs the full million.
  */
+@Tag("kvm")
 class HostileGuestTest {
     @Test
     void survivesRandomPortAndMmioAccesses() {
         int n = Integer.getInteger("hostile.accesses", 200_000);
-        Path guest = TestGuests.build("hostile.c", "hostile.elf", "multiboot.ld");
+        Path guest = TestGuests.guest("hostile.elf");
         List<String> args = new ArrayList<>(List.of("-serial", "stdio", "-kernel", guest.toString(), "-append",
                 "n=" + n));
         args.addAll(TestGuests.EXIT_DEVICE);
@@ -33,15 +35,16 @@ class HostileGuestTest {
         assertTrue(r.stderr().contains("more unassigned accesses not shown"), tail(r.stderr()));
     }
 
+    /** As a process: the {@code -d} log (SLF4J's) is configured once per process. */
     @Test
     void dashDSendsUnassignedAccessesAndResetsToTheLogFile() throws Exception {
-        Path guest = TestGuests.build("hostile.c", "hostile.elf", "multiboot.ld");
-        Path logFile = TestGuests.OUT.resolve("hostile.log");
+        Path guest = TestGuests.guest("hostile.elf");
+        Path logFile = TestGuests.scratch().resolve("hostile.log");
         java.nio.file.Files.deleteIfExists(logFile);
         List<String> args = new ArrayList<>(List.of("-serial", "null", "-kernel", guest.toString(), "-append", "n=100",
                 "-d", "guest_errors,cpu_reset", "-D", logFile.toString()));
         args.addAll(TestGuests.EXIT_DEVICE);
-        TestGuests.Result r = TestGuests.isthmus(args);
+        TestGuests.Result r = TestGuests.isthmusProcess(args);
         assertEquals(67, r.status(), r.stderr());
         String log = java.nio.file.Files.readString(logFile);
         assertTrue(log.contains("INFO isthmus.vmm - CPU reset: PROTECTED_FLAT entry 0x"), log);

@@ -8,22 +8,25 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@code -d int}: every interrupt the VMM injects goes to the log. The irq16 guest takes five PIT ticks (vector
  * 0x20) and one UART interrupt (vector 0x24) through the PIC; the log names each injection, in order.
  */
+@Tag("kvm")
 class InterruptLogTest {
     @Test
     void dashDIntLogsEachPicInjection() throws Exception {
-        Path guest = TestGuests.bzImage("irq16");
-        Path logFile = TestGuests.OUT.resolve("irq16-int.log");
+        Path guest = TestGuests.guest("irq16.bin");
+        Path logFile = TestGuests.scratch().resolve("irq16-int.log");
         Files.deleteIfExists(logFile);
         List<String> args = new ArrayList<>(List.of("-serial", "null", "-kernel", guest.toString(), "-d", "int",
                 "-D", logFile.toString()));
         args.addAll(TestGuests.EXIT_DEVICE);
-        TestGuests.Result r = TestGuests.isthmus(args);
+        // As a process: the -d log (SLF4J's) is configured once per process.
+        TestGuests.Result r = TestGuests.isthmusProcess(args);
         assertEquals(67, r.status(), r.stderr());
         List<String> injections = Files.readAllLines(logFile).stream()
                 .filter(l -> l.contains("isthmus.vmm.int - PIC: vector")).toList();

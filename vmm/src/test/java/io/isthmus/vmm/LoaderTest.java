@@ -207,7 +207,7 @@ class LoaderTest {
 
     @Test
     void pvhInitrdBecomesModuleZeroAtQemusAddress() throws Exception {
-        Path rd = Files.createDirectories(TestGuests.OUT).resolve("pvh-loader-initrd.bin");
+        Path rd = TestGuests.scratch().resolve("pvh-loader-initrd.bin");
         Files.write(rd, new byte[] {1, 2, 3, 4, 5});
         ArrayRam ram = new ArrayRam();
         BootState s = KernelLoader.load(pvhElf(false, 4, pvhNote(0x100000), TEXT), "k.elf", null, rd.toString(),
@@ -315,9 +315,11 @@ class LoaderTest {
         load(pvhElf(false, 4, pvhNote(0x100000), TEXT, new long[] {0, 0x100080, 0, 0x100}));
     }
 
+    /** The kernel is read after KVM is opened, as in QEMU: the VMM needs a working KVM to reach this error. */
+    @org.junit.jupiter.api.Tag("kvm")
     @Test
     void theVmmPrintsOneLineAndExits1ForAMalformedKernel() throws Exception {
-        Path bad = Files.createDirectories(TestGuests.OUT).resolve("bad-aout.bin");
+        Path bad = TestGuests.scratch().resolve("bad-aout.bin");
         Files.write(bad, multibootHeader(0x10003, 0x100000, 0x200000, 0, 0, 0x200000));
         TestGuests.Result r = TestGuests.isthmus(List.of("-kernel", bad.toString()));
         assertEquals(1, r.status());

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.sys.Fd;
@@ -29,6 +30,7 @@ import io.isthmus.sys.Termios;
  * raw, so a single key without Enter reaches the guest (in the terminal's default canonical mode it would wait for
  * a newline); when the VM ends, the terminal has its settings back.
  */
+@Tag("kvm")
 class SerialTerminalTest {
     private static final int TIOCGPTN = 0x80045430, TIOCSPTLCK = 0x40045431;
 
@@ -36,7 +38,7 @@ class SerialTerminalTest {
     void stdioTerminalIsRawWhileTheGuestRunsAndRestoredAfter() throws Exception {
         assumeTrue(java.nio.file.Files.isWritable(Path.of("/dev/ptmx")),
                 "no usable /dev/ptmx on this machine: a pseudo-terminal is needed to test -serial stdio on a terminal");
-        Path guest = TestGuests.build("echo.c", "echo.elf", "multiboot.ld");
+        Path guest = TestGuests.guest("echo.elf");
         try (Fd master = Fd.open("/dev/ptmx", Libc.O_RDWR | Libc.O_NOCTTY | Libc.O_CLOEXEC);
              Arena arena = Arena.ofConfined()) {
             MemorySegment n = arena.allocate(ValueLayout.JAVA_INT);

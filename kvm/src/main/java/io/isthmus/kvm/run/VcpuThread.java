@@ -183,6 +183,19 @@ public final class VcpuThread implements AutoCloseable {
      * handler returns.
      */
     public VcpuExit stop() {
+        requestStop();
+        if (Thread.currentThread() == thread) {
+            return null;
+        }
+        return awaitExit(null);
+    }
+
+    /**
+     * Asks the vCPU to stop and returns at once: it leaves the guest (kicked) and does not enter it again; its
+     * thread then ends with {@link VcpuExit.Reason#STOPPED}. For callers that must not wait, such as a device
+     * ending the machine from another vCPU's thread; {@link #awaitExit} waits for the end.
+     */
+    public void requestStop() {
         lock.lock();
         try {
             command = CMD_STOP;
@@ -190,11 +203,9 @@ public final class VcpuThread implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        if (Thread.currentThread() == thread) {
-            return null;
+        if (Thread.currentThread() != thread) {
+            kick();
         }
-        kick();
-        return awaitExit(null);
     }
 
     /**

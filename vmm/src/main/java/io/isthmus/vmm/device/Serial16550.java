@@ -31,6 +31,8 @@ public final class Serial16550 implements BusDevice {
     private boolean thrPending;
     private boolean irqLevel;
     private IOException outputError;
+    /** Set once the machine has ended: no byte reaches the backend and no input is taken after it. */
+    private boolean closed;
 
     /** A UART writing to {@code out} (flushed after each byte when it buffers) and raising {@code irq}. */
     public Serial16550(OutputStream out, IrqLine irq) {
@@ -38,7 +40,11 @@ public final class Serial16550 implements BusDevice {
         this.irq = irq;
     }
 
-    /** Starts a daemon thread that feeds {@code in} to the receiver until it ends. */
+    /**
+     * Starts a daemon thread that feeds {@code in} to the receiver until it ends or the UART is {@link #close()}d.
+     * (A read blocked on the process's stdin cannot be interrupted; the thread then ends with its next byte, which
+     * is dropped, or with the process.)
+     */
     public void startInput(InputStream in) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[256];
@@ -46,7 +52,9 @@ public final class Serial16550 implements BusDevice {
                 int n;
                 while ((n = in.read(buf)) > 0) {
                     for (int i = 0; i < n; i++) {
-                        receive(buf[i]);
+                        if (!receive(buf[i])) {
+                            return;
+                        }
                     }
                 }
             } catch (IOException e) {
@@ -57,13 +65,21 @@ public final class Serial16550 implements BusDevice {
         t.start();
     }
 
-    /** Queues a received byte (dropped when the receive buffer is full, as a UART overruns). */
-    public synchronized void receive(byte b) {
+    /**
+     * Queues a received byte (dropped when the receive buffer is full, as a UART overruns).
+     *
+     * @return false once the UART is closed (the byte is dropped and no interrupt raised)
+     */
+    public synchronized boolean receive(byte b) {
+        if (closed) {
+            return false;
+        }
         if (rxCount < RX_CAPACITY) {
             rx[(rxHead + rxCount) % RX_CAPACITY] = b;
             rxCount++;
         }
         updateIrq();
+        return true;
     }
 
     @Override
@@ -154,7 +170,7 @@ public final class Serial16550 implements BusDevice {
     }
 
     private void emit(int b) {
-        if (outputError != null) {
+        if (outputError != null || closed) {
             return;
         }
         try {
@@ -171,6 +187,18 @@ public final class Serial16550 implements BusDevice {
             out.flush();
         } catch (IOException e) {
             outputError = e;
+        }
+    }
+
+    /**
+     * Ends the UART's life with the machine's, from any thread: what the guest writes after this is dropped, as it
+     * would be by a QEMU process that has exited, and input is no longer taken. Flushes the backend first.
+     * Idempotent; the registers keep answering.
+     */
+    public synchronized void close() {
+        if (!closed) {
+            flush();
+            closed = true;
         }
     }
 

@@ -40,6 +40,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -57,10 +58,12 @@ import java.util.concurrent.TimeUnit;
  * vectors.
  *
  * <p>Lifecycle: {@link #create} builds everything and loads the kernel through a {@link Booter}; {@link #run}
- * starts the vCPUs and blocks on the main thread until the guest (or QMP) ends the machine, returning the
- * process exit status. Resets are handled on that thread: vCPUs stop, the kernel is loaded again, vCPUs restart.
- * The guest's own exits (isa-debug-exit, ACPI power-off) end the process from the vCPU thread at once, after
- * flushing the serial port, as QEMU's {@code exit()} does.
+ * starts the vCPUs and blocks on the calling thread until the guest (or QMP) ends the machine, returning the exit
+ * status QEMU would exit with. Resets are handled on that thread: vCPUs stop, the kernel is loaded again, vCPUs
+ * restart. When the guest ends the machine (isa-debug-exit, ACPI power-off) its serial output stops at once and
+ * every vCPU is asked to stop, as QEMU's {@code exit()} from the vCPU thread would; {@link #close()} then releases
+ * everything, so a process may run many machines, one after another or side by side. Only the command line's
+ * entry point turns the status into the process's exit status.
  *
  * <p>Thread-safe: QMP calls {@link #stop}, {@link #cont}, {@link #systemReset} and {@link #quit} from its own
  * thread; devices call {@link MachineControl} from vCPU threads.
@@ -98,6 +101,7 @@ public final class MicroVm implements MachineControl, AutoCloseable {
     private final GuestRam ram;
     private final Booter booter;
     private final Serial16550 serial;
+    private final SerialBackend serialBackend;
     private final Runnable restoreTerminal;
     private final Pic8259 pic;
     private final Ioapic ioapic;
@@ -115,6 +119,9 @@ public final class MicroVm implements MachineControl, AutoCloseable {
     private final int[] vcpuTids;
     private volatile RunState state;
     private volatile boolean launched;
+    /** Set by the first {@link #finish}: the machine is ending and no vCPU may be started again. */
+    private final AtomicBoolean ending = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private MicroVm(VmConfig config, PrintStream err, Booter booter, SerialBackend serialBackend) {
         this.config = config;
@@ -175,6 +182,7 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         this.ioapic = new Ioapic(new IoapicRoutes(v, logInterrupts ? log : null));
         this.pit = new Pit8254(level -> isaIrq(0, level), System::nanoTime);
         this.serial = new Serial16550(serialBackend.out, level -> isaIrq(COM1_IRQ, level));
+        this.serialBackend = serialBackend;
         this.restoreTerminal = serialBackend.restore;
         this.unassigned = log != null && (config.logItems().contains("guest_errors")
                 || config.logItems().contains("unimp")) ? new Unassigned.Reports(log::guestError)
@@ -272,13 +280,25 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         return c;
     }
 
-    /** Builds the machine and loads the kernel; throws with a clear message when anything fails. */
-    public static MicroVm create(VmConfig config, PrintStream err, Booter booter) {
+    /**
+     * Builds the machine and loads the kernel; throws with a clear message when anything fails, having released
+     * what it made.
+     *
+     * @param stdio the host streams {@code -serial stdio} uses
+     * @param err   where the machine reports (unassigned accesses, a vCPU that failed)
+     */
+    public static MicroVm create(VmConfig config, HostStdio stdio, PrintStream err, Booter booter) {
         String spec = config.serial().kind() == VmConfig.Chardev.Kind.FILE ? "file:" + config.serial().path()
                 : config.serial().kind() == VmConfig.Chardev.Kind.UNIX ? "unix:" + config.serial().path()
                 : config.serial().kind().name().toLowerCase();
-        SerialBackend backend = SerialBackend.open(config.serial(), spec);
-        return new MicroVm(config, err, booter, backend);
+        SerialBackend backend = SerialBackend.open(config.serial(), spec, stdio);
+        try {
+            return new MicroVm(config, err, booter, backend);
+        } catch (RuntimeException | Error e) {
+            backend.restore.run();
+            backend.close();
+            throw e;
+        }
     }
 
     private void boot() {
@@ -350,8 +370,10 @@ public final class MicroVm implements MachineControl, AutoCloseable {
 
     /** The PIC's INTR rose: the boot vCPU must leave the guest (or its in-kernel HLT) to have it injected. */
     private void kickBsp() {
-        if (!threads.isEmpty()) {
-            threads.get(0).kick();
+        // One snapshot of the list: startThreads may clear and refill it on the main thread meanwhile.
+        for (VcpuThread bsp : threads) {
+            bsp.kick();
+            return;
         }
     }
 
@@ -431,7 +453,8 @@ public final class MicroVm implements MachineControl, AutoCloseable {
 
     /**
      * Starts the vCPUs (paused under {@code -S}) and serves machine events until the machine ends; returns the
-     * process exit status.
+     * status QEMU would exit with. The vCPUs have been asked to stop when it returns; {@link #close()} waits for
+     * them. Called once.
      */
     public int run() {
         startThreads(config.startPaused());
@@ -440,7 +463,7 @@ public final class MicroVm implements MachineControl, AutoCloseable {
                 Event e = events.poll(50, TimeUnit.MILLISECONDS);
                 if (e == null) {
                     VcpuThread bsp = threads.get(0);
-                    if (bsp.state() == VcpuThread.State.FINISHED) {
+                    if (!ending.get() && bsp.state() == VcpuThread.State.FINISHED) {
                         VcpuExit x = bsp.awaitExit(null);
                         if (x.reason() != VcpuExit.Reason.STOPPED) {
                             events.add(onVcpuFinished(x));
@@ -455,6 +478,7 @@ public final class MicroVm implements MachineControl, AutoCloseable {
                             state = RunState.SHUTDOWN;
                             emit("SHUTDOWN", false, "host-qmp-quit");
                             finish(0);
+                            return 0;
                         }
                         return x.status();
                     }
@@ -463,6 +487,7 @@ public final class MicroVm implements MachineControl, AutoCloseable {
             }
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
+            finish(1);
             return 1;
         }
     }
@@ -479,6 +504,9 @@ public final class MicroVm implements MachineControl, AutoCloseable {
     }
 
     private void startThreads(boolean paused) {
+        if (ending.get()) {
+            return;
+        }
         threads.clear();
         EntryHook picInjector = this::injectPic;
         for (Vcpu c : vcpus) {
@@ -518,9 +546,13 @@ public final class MicroVm implements MachineControl, AutoCloseable {
     }
 
     private void doReset(ResetEvent r) {
+        if (ending.get()) {
+            return;
+        }
         if (config.noReboot()) {
             emit("SHUTDOWN", r.guest(), r.guest() ? "guest-reset" : "host-qmp-system-reset");
             finish(0);
+            return;
         }
         for (VcpuThread t : threads) {
             t.stop();
@@ -529,15 +561,24 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         // As QEMU's qemu_devices_reset: the interrupt controllers (the in-kernel LAPICs too) and the PIT start over.
         pic.reset();
         ioapic.reset();
-        pit.reset();
         for (int i = 0; i < vcpus.size(); i++) {
             Vcpu c = vcpus.get(i);
             // APIC base first (xAPIC mode, enabled, BSP flag on vCPU 0, as QEMU's apic_reset_common): the LAPIC
             // state below is read in the mode it sets.
-            c.setSregs(c.getSregs().apicBase(APIC_BASE_RESET | (i == 0 ? APIC_BASE_BSP : 0)));
+            Sregs sr = c.getSregs().apicBase(APIC_BASE_RESET | (i == 0 ? APIC_BASE_BSP : 0));
+            // A triple fault on AMD: Linux's kvm_amd (6.1, Debian 12's) rebuilds the VMCB on the shutdown exit
+            // but reloads the nested page-table root only if paging was on, so a guest that faulted in protected
+            // mode without paging re-enters with no nested root and faults forever on its first fetch (seen in
+            // the lab, not under QEMU, whose reset rewrites the nested state). Changing CR0 through
+            // KVM_SET_SREGS makes KVM reset the MMU context, reloading the root; it costs nothing elsewhere.
+            c.setSregs(sr.cr0(sr.cr0() ^ Sregs.CR0_PE));
+            c.setSregs(sr.cr0(sr.cr0() ^ Sregs.CR0_PE));
             c.setLapic(resetLapics.get(i));
         }
         boot();
+        // The PIT last, just before the vCPUs restart, as QEMU resets devices and resumes at once: its count runs
+        // in real time, and reloading the kernel must not eat into it.
+        pit.reset();
         // A guest reset while halted stays halted in the kernel unless told otherwise.
         vcpus.get(0).setMpState(Vcpu.MP_STATE_RUNNABLE);
         for (int i = 1; i < vcpus.size(); i++) {
@@ -568,16 +609,24 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         events.add(new ResetEvent(why, true));
     }
 
-    /** Flushes the serial port and ends the process with {@code status}, from any thread. */
+    /**
+     * Ends the machine with {@code status}, from any thread; the first call wins. As QEMU's {@code exit()}: the
+     * serial port is flushed and then silenced, so nothing the guest writes afterwards comes out; every vCPU is
+     * asked to stop without waiting (the caller may be one of them, inside a device); {@link #run} returns the
+     * status.
+     */
     private void finish(int status) {
+        if (!ending.compareAndSet(false, true)) {
+            return;
+        }
         if (log != null) {
             log.info("exit status " + status);
         }
-        flush();
-        System.out.flush();
-        err.flush();
-        // halt, not exit: no shutdown hooks to run, and vCPU threads must not touch memory being torn down.
-        Runtime.getRuntime().halt(status);
+        serial.close();
+        for (VcpuThread t : threads) {
+            t.requestStop();
+        }
+        events.add(new ExitEvent(status));
     }
 
     // ---- QMP ----
@@ -649,14 +698,26 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         return unassigned.total();
     }
 
+    /**
+     * Releases the machine: the PIT's thread, the serial port and its backend, every vCPU thread (stopped and
+     * waited for before the memory they run in is unmapped), the VM, its memory and {@code /dev/kvm}. Call after
+     * {@link #run} has returned, or instead of it; idempotent.
+     */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        ending.set(true);
         pit.close();
+        serial.close();
         for (VcpuThread t : threads) {
             t.close();
         }
         vm.close();
         memory.close();
         kvm.close();
+        restoreTerminal.run();
+        serialBackend.close();
     }
 }

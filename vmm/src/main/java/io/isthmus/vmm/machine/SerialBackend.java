@@ -4,7 +4,7 @@ import io.isthmus.sys.Termios;
 import io.isthmus.vmm.config.OptionException;
 import io.isthmus.vmm.config.VmConfig;
 
-import java.io.FileDescriptor;
+import java.io.Closeable;
 import java.io.FileNotFoundException;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -26,30 +26,33 @@ import java.nio.file.Path;
  * <p>{@code stdio} on a terminal puts the terminal in raw mode, as QEMU does, so that each key reaches the guest
  * as it is typed (no line editing, no echo; Ctrl-C still ends the VMM); {@link #restore} puts the saved settings
  * back, and a shutdown hook does it too for exits that do not go through the machine.
+ *
+ * <p>Lifetime: owned by one machine; {@link #close()} releases what opening made (a file, a listening socket and
+ * its client) but never the caller's {@link HostStdio} streams.
  */
-final class SerialBackend {
+final class SerialBackend implements Closeable {
     final OutputStream out;
     final InputStream in;
     /** Undoes what opening did to the terminal; idempotent, callable from any thread. */
     final Runnable restore;
+    private final Closeable resources;
 
     private SerialBackend(OutputStream out, InputStream in) {
-        this(out, in, () -> { });
+        this(out, in, () -> { }, () -> { });
     }
 
-    private SerialBackend(OutputStream out, InputStream in, Runnable restore) {
+    private SerialBackend(OutputStream out, InputStream in, Runnable restore, Closeable resources) {
         this.out = out;
         this.in = in;
         this.restore = restore;
+        this.resources = resources;
     }
 
-    /** stdio: unbuffered output (each byte reaches stdout as the guest writes it, nothing pending at exit). */
-    private static SerialBackend stdio() {
-        OutputStream out = new FileOutputStream(FileDescriptor.out);
-        InputStream in = new java.io.FileInputStream(FileDescriptor.in);
-        Termios saved = Termios.get(0);
+    /** stdio: the host's streams, written through byte by byte (nothing pending when the machine ends). */
+    private static SerialBackend stdio(HostStdio stdio) {
+        Termios saved = stdio.terminal() ? Termios.get(0) : null;
         if (saved == null) {
-            return new SerialBackend(out, in); // a pipe or a file: nothing to set
+            return new SerialBackend(stdio.out(), stdio.in()); // a pipe, a file or a caller's stream: nothing to set
         }
         saved.copy().raw(true).set(0);
         Runnable restore = () -> {
@@ -58,16 +61,17 @@ final class SerialBackend {
             }
         };
         Runtime.getRuntime().addShutdownHook(new Thread(restore, "restore-terminal"));
-        return new SerialBackend(out, in, restore);
+        return new SerialBackend(stdio.out(), stdio.in(), restore, () -> { });
     }
 
-    static SerialBackend open(VmConfig.Chardev c, String spec) {
+    static SerialBackend open(VmConfig.Chardev c, String spec, HostStdio stdio) {
         return switch (c.kind()) {
-            case STDIO -> stdio();
+            case STDIO -> stdio(stdio);
             case NULL, NONE -> new SerialBackend(OutputStream.nullOutputStream(), null);
             case FILE -> {
                 try {
-                    yield new SerialBackend(new FileOutputStream(c.path()), null);
+                    FileOutputStream file = new FileOutputStream(c.path());
+                    yield new SerialBackend(file, null, () -> { }, file);
                 } catch (FileNotFoundException e) {
                     String loc = "-serial " + spec;
                     throw new OptionException(loc, "Could not open '" + c.path() + "': " + reason(c.path())
@@ -99,6 +103,11 @@ final class SerialBackend {
             ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             server.bind(UnixDomainSocketAddress.of(path));
             SocketHolder holder = new SocketHolder();
+            Closeable resources = () -> {
+                try (server) {
+                    holder.close();
+                }
+            };
             if (c.waitForClient()) {
                 holder.set(server.accept());
             } else {
@@ -112,7 +121,7 @@ final class SerialBackend {
                 t.setDaemon(true);
                 t.start();
             }
-            return new SerialBackend(holder.output(), holder.input());
+            return new SerialBackend(holder.output(), holder.input(), () -> { }, resources);
         } catch (IOException e) {
             throw new OptionException("-serial " + spec, "Failed to create socket: " + e.getMessage());
         }
@@ -121,12 +130,31 @@ final class SerialBackend {
     /** The connected client of a socket backend; output before a client connects is dropped, as in QEMU. */
     private static final class SocketHolder {
         private volatile SocketChannel channel;
+        private volatile boolean closed;
         private final Object connected = new Object();
 
-        void set(SocketChannel ch) {
-            channel = ch;
+        void set(SocketChannel ch) throws IOException {
             synchronized (connected) {
+                if (closed) {
+                    ch.close();
+                    return;
+                }
+                channel = ch;
                 connected.notifyAll();
+            }
+        }
+
+        /** Closes the client, if any, and wakes a reader waiting for one (it then sees end of input). */
+        void close() throws IOException {
+            SocketChannel ch;
+            synchronized (connected) {
+                closed = true;
+                ch = channel;
+                channel = null;
+                connected.notifyAll();
+            }
+            if (ch != null) {
+                ch.close();
             }
         }
 
@@ -160,6 +188,9 @@ final class SerialBackend {
                     SocketChannel ch;
                     synchronized (connected) {
                         while ((ch = channel) == null) {
+                            if (closed) {
+                                return -1;
+                            }
                             try {
                                 connected.wait();
                             } catch (InterruptedException e) {
@@ -170,6 +201,16 @@ final class SerialBackend {
                     return Channels.newInputStream(ch).read(b, off, len);
                 }
             };
+        }
+    }
+
+    /** Releases what {@link #open} made; the caller's stdio streams stay open. Idempotent. */
+    @Override
+    public void close() {
+        try {
+            resources.close();
+        } catch (IOException e) {
+            // Closing a file or socket the machine no longer uses: nothing the guest or the user can act on.
         }
     }
 }

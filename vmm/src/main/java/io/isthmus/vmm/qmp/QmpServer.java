@@ -33,9 +33,11 @@ import java.util.List;
  * client that vanishes mid-command only ends its own session. JSON goes through Jackson, which this class is the
  * only user of, so Jackson is loaded only when {@code -qmp} is given.
  *
- * <p>Thread-safe: replies and events to the current client are written under one lock.
+ * <p>Lifetime: from {@link #start} to {@link #close()}, which stops listening, ends the current session and removes
+ * the socket file, as QEMU does at exit. Thread-safe: replies and events to the current client are written under
+ * one lock.
  */
-public final class QmpServer implements MachineListener {
+public final class QmpServer implements MachineListener, AutoCloseable {
     /** The commands, in the order query-commands lists them. */
     static final List<String> COMMANDS = List.of("qmp_capabilities", "query-version", "query-status", "query-name",
             "query-kvm", "query-cpus-fast", "query-commands", "stop", "cont", "system_reset", "quit");
@@ -44,12 +46,15 @@ public final class QmpServer implements MachineListener {
     private final MicroVm vm;
     private final PrintStream err;
     private final ServerSocketChannel server;
+    private final Path path;
     private final Object writeLock = new Object();
+    private volatile SocketChannel session;
     private volatile OutputStream client;
     private volatile boolean clientNegotiated;
 
-    private QmpServer(ServerSocketChannel server, MicroVm vm, PrintStream err) {
+    private QmpServer(ServerSocketChannel server, Path path, MicroVm vm, PrintStream err) {
         this.server = server;
+        this.path = path;
         this.vm = vm;
         this.err = err;
     }
@@ -60,8 +65,8 @@ public final class QmpServer implements MachineListener {
      */
     public static QmpServer start(VmConfig.QmpSocket socket, MicroVm vm, PrintStream err) {
         ServerSocketChannel s;
+        Path path = Path.of(socket.path());
         try {
-            Path path = Path.of(socket.path());
             Files.deleteIfExists(path);
             s = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
             s.bind(UnixDomainSocketAddress.of(path));
@@ -69,13 +74,14 @@ public final class QmpServer implements MachineListener {
             throw new IllegalStateException("-qmp unix:" + socket.path() + ": Failed to bind socket: "
                     + e.getMessage(), e);
         }
-        QmpServer q = new QmpServer(s, vm, err);
+        QmpServer q = new QmpServer(s, path, vm, err);
         vm.addListener(q);
         SocketChannel first = null;
         if (socket.waitForClient()) {
             try {
                 first = s.accept();
             } catch (IOException e) {
+                q.close();
                 throw new IllegalStateException("-qmp: accept failed: " + e.getMessage(), e);
             }
         }
@@ -101,6 +107,10 @@ public final class QmpServer implements MachineListener {
 
     private void session(SocketChannel ch) {
         try (ch; InputStream in = Channels.newInputStream(ch); OutputStream out = Channels.newOutputStream(ch)) {
+            session = ch;
+            if (!server.isOpen()) {
+                return; // closed while this client was being accepted
+            }
             clientNegotiated = false;
             client = out;
             send(greeting());
@@ -128,6 +138,22 @@ public final class QmpServer implements MachineListener {
             // The client vanished or wrote garbage we could not even frame: end this session only.
         } finally {
             client = null;
+            session = null;
+        }
+    }
+
+    /** Stops listening, ends the current session and removes the socket file; idempotent. */
+    @Override
+    public void close() {
+        try {
+            server.close();
+            SocketChannel ch = session;
+            if (ch != null) {
+                ch.close();
+            }
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            // Nothing to do about a socket that would not close at the end of the machine.
         }
     }
 

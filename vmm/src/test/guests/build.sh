@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the VMM tests' guest corpus from the sources here:
+#   vmm/src/test/guests/build.sh OUTDIR
+# Maven runs it before the tests (vmm/pom.xml) into target/test-classes/test-guests, so the guests travel with the
+# test classes: to the lab guest, which has no gcc, as well as to the host's tests (TestGuests.guest(name)).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:?usage: build.sh OUTDIR}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+cd "$here"
+
+# 32-bit freestanding Multiboot/PVH guests: gcc -m32, linked by the given script.
+cflags=(-m32 -march=i686 -ffreestanding -nostdlib -fno-pic -no-pie -static -O2 -fno-stack-protector
+        -fno-asynchronous-unwind-tables -Wl,--build-id=none -Wl,--no-warn-rwx-segments)
+elf() { # SOURCE LINKER-SCRIPT OUTPUT [GCC FLAGS...]
+    local src=$1 ld=$2 name=$3
+    shift 3
+    gcc "${cflags[@]}" -Wl,-T,"$here/$ld" "$@" -o "$out/$name" "$here/$src"
+}
+# bzImage-shaped real-mode guests: assembled and linked flat (file offsets are addresses).
+bz() { # NAME (NAME.S -> NAME.bin)
+    gcc -c -o "$out/$1.o" "$here/$1.S"
+    gcc -nostdlib -Wl,-Ttext=0 -Wl,--oformat=binary -Wl,--build-id=none -o "$out/$1.bin" "$out/$1.o"
+    rm -f "$out/$1.o"
+}
+
+elf multiboot.c multiboot.ld multiboot.elf
+elf multiboot.c multiboot.ld multiboot-aout.elf -DAOUT
+objcopy -O binary "$out/multiboot-aout.elf" "$out/multiboot-aout.bin"
+elf probe.c multiboot.ld probe.elf
+elf idle.c multiboot.ld idle.elf
+elf hostile.c multiboot.ld hostile.elf
+elf echo.c multiboot.ld echo.elf
+elf pvh.c pvh.ld pvh.elf
+# The same PVH guest in a 64-bit ELF container (32-bit code, EM_X86_64 header), as a vmlinux is.
+objcopy -O elf64-x86-64 "$out/pvh.elf" "$out/pvh64.elf"
+bz bzimage
+bz irq16
+bz reset16
