@@ -35,10 +35,6 @@ start:
         mov $0x835, %ecx; mov $0x700, %eax; xor %edx, %edx; wrmsr
         mov $0x835, %ecx; rdmsr
         mov $n_lvt0, %si; call field
-        /* The PIT ticks from power-on (channel 0, mode 3, 18.2 Hz), and the PIC latches IRQ 0's edges in IRR even
-           while it is masked: stop channel 0 first (mode 0 and no count: OUT stays low), so that the IRR read below
-           does not depend on how long this guest takes to get there (an emulated CPU may take a tick's time) */
-        mov $0x30, %al; out %al, $0x43
         /* the PIC as Linux's init_8259A: all masked, ICW1-4, then only the cascade open */
         mov $0xff, %al; out %al, $0x21; out %al, $0xa1
         mov $0x11, %al; out %al, $0x20
@@ -53,8 +49,11 @@ start:
         mov $0xff, %al; out %al, $0xa1
         mov $n_imr, %si;  in $0x21, %al; movzbl %al, %eax; call field
         mov $n_simr, %si; in $0xa1, %al; movzbl %al, %eax; call field
+        /* IRR without IRQ 0's bit: the PIT ticks from power-on (18.2 Hz) and the PIC latches its edges while
+           masked, so that bit says how long the guest took to get here (ticks, on an emulated CPU), not what the
+           PIC's initialisation left */
         mov $0x0a, %al; out %al, $0x20
-        mov $n_irr, %si;  in $0x20, %al; movzbl %al, %eax; call field
+        mov $n_irr, %si;  in $0x20, %al; and $0xfe, %al; movzbl %al, %eax; call field
         mov $0x0b, %al; out %al, $0x20
         mov $n_isr, %si;  in $0x20, %al; movzbl %al, %eax; call field
         mov $0x4d0, %dx; in %dx, %al; mov %al, %bl; inc %dx; in %dx, %al; mov %al, %bh
