@@ -155,8 +155,8 @@ public final class VfioContainer implements AutoCloseable {
     }
 
     synchronized void forget(VfioGroup group) {
-        groups.remove(group.id(), group);
-        if (groups.isEmpty() && iommuSet) {
+        // A group that never joined (its attach failed) changes nothing; the last attached one takes the IOMMU.
+        if (groups.remove(group.id(), group) && groups.isEmpty() && iommuSet) {
             // The last group detached: the kernel released the IOMMU and its mappings; the next group sets a new one.
             iommuSet = false;
             iommuGeneration++;

@@ -138,5 +138,8 @@
  * {@code lab}: vfio's surefire excludes that tag ({@code excludedGroups}), and vfio builds a test-jar so the lab
  * module can run them inside its guest, selected with
  * {@code -Disthmus.lab.select="--select-class=io.isthmus.vfio.lab.EduLabTest --select-class=io.isthmus.vfio.lab.CliLabTest"} (or by scanning that jar for the tag).
+ * The driver author's path has its own: {@code DriverPathLabTest} (close order, DMA accessors, config helpers,
+ * IOVAs, lookup, a second open, buffer slices, ASCII messages), {@code BindUnbindLabTest} ({@code isthmus vfio
+ * bind/unbind}) and {@code ExampleLabTest} (the example above, in its own JVM on the lab's POSIX console).
  */
 package io.isthmus.vfio;
