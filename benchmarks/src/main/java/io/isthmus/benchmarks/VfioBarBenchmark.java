@@ -3,6 +3,7 @@ package io.isthmus.benchmarks;
 import io.isthmus.vfio.Mmio;
 import io.isthmus.vfio.VfioContainer;
 import io.isthmus.vfio.VfioDevice;
+import io.isthmus.vfio.pci.PciConfig;
 import io.isthmus.vfio.pci.PciDevice;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -57,7 +58,8 @@ public class VfioBarBenchmark {
             PciDevice d = VfioBenchSupport.device();
             container = VfioContainer.open();
             VfioDevice dev = container.group(d.iommuGroup().orElseThrow()).device(d.address());
-            dev.writeConfig16(0x04, dev.readConfig16(0x04) | 0x6); // memory decoding on, as the C side does
+            // Memory decoding and bus mastering on, as the C side does.
+            dev.setCommandBits(PciConfig.COMMAND_MEMORY | PciConfig.COMMAND_MASTER);
             bar = dev.mapRegion(0);
         }
 

@@ -17,7 +17,7 @@ public record PciAddress(int domain, int bus, int device, int function) implemen
                 || function < 0 || function > 7) {
             throw new IllegalArgumentException(String.format(
                     "PCI address out of range: domain %x, bus %x, device %x, function %x"
-                            + " (domain ≤ ffff, bus ≤ ff, device ≤ 1f, function ≤ 7)", domain, bus, device, function));
+                            + " (domain <= ffff, bus <= ff, device <= 1f, function <= 7)", domain, bus, device, function));
         }
     }
 

@@ -25,6 +25,8 @@ import java.util.Optional;
  */
 public record RegionInfo(int index, int flags, long size, long offset, List<SparseArea> sparseAreas,
         Optional<RegionType> type, boolean msixMappable) {
+    /** PCI region indexes, in the kernel's numbering ({@code VFIO_PCI_*_REGION_INDEX}). */
+    public static final int BAR0 = 0, BAR1 = 1, BAR2 = 2, BAR3 = 3, BAR4 = 4, BAR5 = 5, ROM = 6, CONFIG = 7, VGA = 8;
 
     /** An mmap-able window of a region: {@code [offset, offset + size)} relative to the region start. */
     public record SparseArea(long offset, long size) {}

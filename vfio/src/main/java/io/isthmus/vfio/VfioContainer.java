@@ -7,6 +7,8 @@ import io.isthmus.bindings.vfio.vfio_iommu_type1_dma_map;
 import io.isthmus.bindings.vfio.vfio_iommu_type1_dma_unmap;
 import io.isthmus.bindings.vfio.vfio_iommu_type1_info;
 import io.isthmus.sys.VfioIoctl;
+import io.isthmus.vfio.pci.PciDevice;
+import io.isthmus.vfio.pci.SysfsPci;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
@@ -18,15 +20,19 @@ import java.util.Map;
  * <p>Made by {@link #open()}, which checks the API version and that a type1 IOMMU (type1v2 preferred) is
  * available before returning, as rust-vmm's {@code VfioContainer::new} does. Groups are opened through
  * {@link #group(int)}, which attaches them and, for the first one, sets the IOMMU type (the kernel accepts
- * {@code VFIO_SET_IOMMU} only once a group is attached).
+ * {@code VFIO_SET_IOMMU} only once a group is attached); {@link #device(PciAddress)} finds a device's group in
+ * sysfs and opens both in one call.
  *
  * <p>Lifetime and close order: {@link #close()} closes the groups (each closing its devices first: a device fd
- * must be closed before its group is released, else the kernel keeps the group busy), then the container fd,
- * which drops all DMA mappings. DMA-mapped memory must stay allocated until it is unmapped or the container is
- * closed: the IOMMU keeps pointing at it.
+ * must be closed before its group is released, else the kernel keeps the group busy), then the container fd.
+ * Detaching the last group drops the IOMMU and with it every DMA mapping, so a {@link DmaMapping} (or a
+ * {@code DmaBuffer}) may be closed before or after its container: after, its close has nothing left to unmap and
+ * makes no system call. DMA-mapped memory must stay allocated until it is unmapped or the container is closed
+ * (or its last group): the IOMMU keeps pointing at it until then.
  *
  * <p>Thread-safety: DMA map/unmap may be called from any thread (the kernel serialises them); opening and
- * closing groups is synchronized on the container.
+ * closing groups, and closing a {@link DmaMapping}, are synchronized on the container, so a mapping's unmap never
+ * races the container's close onto a reused descriptor number.
  */
 public final class VfioContainer implements AutoCloseable {
     /** The container device. */
@@ -38,6 +44,12 @@ public final class VfioContainer implements AutoCloseable {
     private final Map<Integer, VfioGroup> groups = new LinkedHashMap<>();
     private final int iommuType;
     private boolean iommuSet;
+    /**
+     * Counts the IOMMUs this container has had: the kernel drops the IOMMU, and every mapping in it, when the last
+     * group detaches, and a later group sets a new one. A mapping unmaps itself only in the IOMMU it was made in,
+     * never a newer mapping at the same IOVA. Guarded by {@code this}.
+     */
+    private int iommuGeneration;
 
     private VfioContainer(VfioSys sys, KernelFd fd, String devVfio, int iommuType) {
         this.sys = sys;
@@ -143,7 +155,47 @@ public final class VfioContainer implements AutoCloseable {
     }
 
     synchronized void forget(VfioGroup group) {
-        groups.remove(group.id(), group);
+        // A group that never joined (its attach failed) changes nothing; the last attached one takes the IOMMU.
+        if (groups.remove(group.id(), group) && groups.isEmpty() && iommuSet) {
+            // The last group detached: the kernel released the IOMMU and its mappings; the next group sets a new one.
+            iommuSet = false;
+            iommuGeneration++;
+        }
+    }
+
+    /**
+     * Opens the PCI device at {@code address}: looks up its IOMMU group and driver in {@code /sys}, opens and
+     * attaches the group ({@link #group(int)}) and returns the device ({@link VfioGroup#device(PciAddress)}). The
+     * device belongs to its group, which this container closes.
+     *
+     * @throws VfioException {@code FindDevice} when sysfs has no such device, it has no IOMMU group or no VFIO
+     *                       driver drives it (each saying how to fix it), or the steps of {@link #group(int)} and
+     *                       {@link VfioGroup#device(String)}
+     */
+    public VfioDevice device(PciAddress address) {
+        SysfsPci sysfs = SysfsPci.system();
+        PciDevice pci = sysfs.device(address).orElseThrow(() -> new VfioException(FIND_DEVICE, "no PCI device "
+                + address + " in " + sysfs.root().resolve("bus/pci/devices")
+                + " (see 'isthmus vfio list' for the devices present)"));
+        return device(pci);
+    }
+
+    /**
+     * Opens {@code pci} (from {@link SysfsPci}, e.g. {@link SysfsPci#withId}) through its IOMMU group; see
+     * {@link #device(PciAddress)}. The group and driver are those of the snapshot {@code pci}.
+     */
+    public VfioDevice device(PciDevice pci) {
+        ensureOpen();
+        if (pci.iommuGroup().isEmpty()) {
+            throw new VfioException(FIND_DEVICE, pci.address() + " has no IOMMU group: the IOMMU is off or missing"
+                    + " (boot with intel_iommu=on or amd_iommu=on, and check the firmware enables VT-d/AMD-Vi)");
+        }
+        if (pci.driver().filter(d -> d.contains("vfio")).isEmpty()) {
+            throw new VfioException(FIND_DEVICE, pci.address() + " is driven by "
+                    + pci.driver().map(d -> "the kernel driver " + d).orElse("no driver")
+                    + ", not vfio-pci: bind it first ('isthmus vfio bind " + pci.address() + "' as root)");
+        }
+        return group(pci.iommuGroup().getAsInt()).device(pci.address());
     }
 
     private String iommuName() {
@@ -184,7 +236,7 @@ public final class VfioContainer implements AutoCloseable {
      *                       the container's mapping limit is reached, ENOMEM when pages cannot be pinned
      */
     public DmaMapping map(MemorySegment host, long iova, boolean read, boolean write) {
-        ensureIommu();
+        int generation = ensureIommu();
         int flags = (read ? vfio_h.VFIO_DMA_MAP_FLAG_READ() : 0) | (write ? vfio_h.VFIO_DMA_MAP_FLAG_WRITE() : 0);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment map = vfio_iommu_type1_dma_map.allocate(arena);
@@ -194,11 +246,17 @@ public final class VfioContainer implements AutoCloseable {
                         "ioctl VFIO_IOMMU_MAP_DMA iova 0x%x size 0x%x on %s", iova, host.byteSize(), fd.name()), r);
             }
         }
-        return new DmaMapping(this, host, iova);
+        return new DmaMapping(this, host, iova, generation);
     }
 
-    /** Unmaps {@code [iova, iova + size)}; returns the number of bytes the kernel unmapped. */
+    /**
+     * Unmaps {@code [iova, iova + size)}; returns the number of bytes the kernel unmapped.
+     *
+     * @throws IllegalStateException when the container is closed (its mappings went with it)
+     * @throws VfioException         {@code IommuDmaUnmap} when the kernel refuses
+     */
     public long unmap(long iova, long size) {
+        ensureOpen();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment unmap = vfio_iommu_type1_dma_unmap.allocate(arena);
             int r = unmapRaw(unmap, iova, size);
@@ -208,6 +266,28 @@ public final class VfioContainer implements AutoCloseable {
             }
             return vfio_iommu_type1_dma_unmap.size(unmap);
         }
+    }
+
+    /**
+     * {@link DmaMapping#close()}: unmaps it unless the IOMMU it was made in is gone (the container closed, or its
+     * last group detached), in which case the kernel already dropped it. Returns whether it made the call.
+     */
+    synchronized boolean release(DmaMapping mapping) {
+        if (!mapped(mapping)) {
+            return false;
+        }
+        unmap(mapping.iova(), mapping.size());
+        return true;
+    }
+
+    /** Whether {@code mapping}'s IOMMU still exists: the container is open and has not lost its groups since. */
+    synchronized boolean mapped(DmaMapping mapping) {
+        return !fd.closed() && iommuSet && mapping.generation() == iommuGeneration;
+    }
+
+    /** Whether this container is open (not yet {@link #close() closed}). */
+    public boolean isOpen() {
+        return !fd.closed();
     }
 
     /** A {@code vfio_iommu_type1_dma_map} structure for {@link #mapRaw}, allocated once by the caller. */
@@ -253,23 +333,26 @@ public final class VfioContainer implements AutoCloseable {
         }
     }
 
-    private synchronized void ensureIommu() {
+    private synchronized int ensureIommu() {
         ensureOpen();
         if (!iommuSet) {
-            throw new IllegalStateException("the container has no IOMMU yet: attach a group first (group(n))"
-                    + " — the kernel sets the IOMMU type only once a group is attached");
+            throw new IllegalStateException("the container has no IOMMU: attach a group first (group(n) or"
+                    + " device(address)); the kernel sets the IOMMU type only once a group is attached");
         }
+        return iommuGeneration;
     }
 
+    /**
+     * Closes the groups (their devices first), then the container fd; the kernel drops every DMA mapping, so the
+     * {@link DmaMapping}s made here need not be closed first. Idempotent.
+     */
     @Override
-    public void close() {
-        synchronized (this) {
-            // Groups first (each closes its devices first): the container must outlive its groups' attachment.
-            for (VfioGroup g : groups.values().toArray(VfioGroup[]::new)) {
-                g.close();
-            }
-            groups.clear();
+    public synchronized void close() {
+        // Groups first (each closes its devices first): the container must outlive its groups' attachment.
+        for (VfioGroup g : groups.values().toArray(VfioGroup[]::new)) {
+            g.close();
         }
+        groups.clear(); // the last group's close released the IOMMU (forget)
         fd.close();
     }
 

@@ -10,6 +10,7 @@ import io.isthmus.bindings.vfio.vfio_region_info;
 import io.isthmus.sys.EventFd;
 import io.isthmus.sys.Libc;
 import io.isthmus.sys.VfioIoctl;
+import io.isthmus.vfio.pci.PciConfig;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -20,11 +21,15 @@ import java.util.Map;
 
 /**
  * A device fd from a {@link VfioGroup}: its regions (BARs, ROM, config space), interrupts and reset. Regions and
- * interrupts are discovered when the device is opened ({@link VfioGroup#device(String)}).
+ * interrupts are discovered when the device is opened ({@link VfioGroup#device(String)},
+ * {@link VfioContainer#device(PciAddress)}). One object per device and group: opening it again while it is open
+ * returns this object.
  *
  * <p>Lifetime: BAR mappings returned by {@link #mapRegion(int)} belong to this device and are unmapped by
  * {@link #close()}, after which touching them throws {@link IllegalStateException} (the segments' arena is
- * closed). Close the device before its group (the group's close does it for you).
+ * closed). Close the device before its group (the group's close does it for you). Stop the device's DMA
+ * ({@link #clearCommandBits} with {@link PciConfig#COMMAND_MASTER}, or a device-specific stop) before freeing
+ * memory it may still write; closing the container unmaps that memory from the IOMMU.
  *
  * <p>Thread-safety: region reads/writes, IRQ and reset calls may be made from any thread; mapping is
  * synchronized. The mapped segments are shared memory: several threads may access them.
@@ -263,6 +268,11 @@ public final class VfioDevice implements AutoCloseable {
         }
     }
 
+    /**
+     * One byte of config space at {@code offset} ({@link PciConfig} names the header's registers), through the
+     * config region: vfio-pci virtualizes some registers (see {@link #setCommandBits}). Config space is
+     * little-endian; the 16- and 32-bit forms return the register's value.
+     */
     public int readConfig8(int offset) {
         return (int) readConfig(offset, 1) & 0xff;
     }
@@ -275,6 +285,12 @@ public final class VfioDevice implements AutoCloseable {
         return (int) readConfig(offset, 4);
     }
 
+    /** Writes the low 8 bits of {@code value} to config space at {@code offset}. */
+    public void writeConfig8(int offset, int value) {
+        writeConfig(offset, 1, value);
+    }
+
+    /** Writes the low 16 bits of {@code value} to config space at {@code offset}. */
     public void writeConfig16(int offset, int value) {
         writeConfig(offset, 2, value);
     }
@@ -283,18 +299,58 @@ public final class VfioDevice implements AutoCloseable {
         writeConfig(offset, 4, value);
     }
 
+    /**
+     * Sets {@code bits} ({@link PciConfig}{@code .COMMAND_*}) in the command register, read-modify-write, and checks
+     * they read back set; returns the register's new value. A driver's first call:
+     * {@code setCommandBits(PciConfig.COMMAND_MEMORY | PciConfig.COMMAND_MASTER)}: memory decoding for the BARs,
+     * bus mastering for DMA and MSI. After {@link #reset()} the bits are clear again.
+     *
+     * @throws VfioException {@code PciCommand} when a bit does not stick (the device or vfio-pci refused it), or
+     *                       the config read/write steps
+     */
+    public int setCommandBits(int bits) {
+        return updateCommand(bits, 0);
+    }
+
+    /**
+     * Clears {@code bits} in the command register (e.g. {@link PciConfig#COMMAND_MASTER} to stop the device's DMA
+     * before freeing its buffers) and checks they read back clear; returns the register's new value.
+     *
+     * @throws VfioException {@code PciCommand} when a bit stays set, or the config read/write steps
+     */
+    public int clearCommandBits(int bits) {
+        return updateCommand(0, bits);
+    }
+
+    private int updateCommand(int set, int clear) {
+        if (((set | clear) & ~0xffff) != 0) {
+            throw new VfioException(INVALID_ARGUMENT, String.format("command register bits 0x%x do not fit its 16"
+                    + " bits (use PciConfig.COMMAND_*)", set | clear));
+        }
+        int old = readConfig16(PciConfig.COMMAND);
+        writeConfig16(PciConfig.COMMAND, (old | set) & ~clear);
+        int now = readConfig16(PciConfig.COMMAND);
+        if ((now & set) != set || (now & clear) != 0) {
+            throw new VfioException(PCI_COMMAND, String.format("%s: command register 0x%04x, after setting 0x%x"
+                    + " and clearing 0x%x it reads 0x%04x (the device or vfio-pci did not take the change)", name,
+                    old, set, clear, now));
+        }
+        return now;
+    }
+
     private long readConfig(int offset, int size) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(8);
             read(vfio_h.VFIO_PCI_CONFIG_REGION_INDEX(), offset, buf.asSlice(0, size));
-            return buf.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+            // Config space is little-endian, whatever the CPU's order.
+            return buf.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0);
         }
     }
 
     private void writeConfig(int offset, int size, int value) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(8);
-            buf.set(ValueLayout.JAVA_INT_UNALIGNED, 0, value);
+            buf.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0, value);
             write(vfio_h.VFIO_PCI_CONFIG_REGION_INDEX(), offset, buf.asSlice(0, size));
         }
     }

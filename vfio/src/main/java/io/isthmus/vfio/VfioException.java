@@ -16,7 +16,11 @@ public final class VfioException extends RuntimeException {
         OPEN_CONTAINER, API_VERSION, CHECK_EXTENSION, SET_IOMMU, IOMMU_GET_INFO, IOMMU_DMA_MAP, IOMMU_DMA_UNMAP,
         OPEN_GROUP, GROUP_GET_STATUS, GROUP_NOT_VIABLE, GROUP_SET_CONTAINER, GROUP_UNSET_CONTAINER,
         GROUP_GET_DEVICE_FD, DEVICE_GET_INFO, DEVICE_GET_REGION_INFO, REGION_MMAP, REGION_READ, REGION_WRITE,
-        DEVICE_GET_IRQ_INFO, DEVICE_SET_IRQS, DEVICE_RESET, INVALID_ARGUMENT
+        DEVICE_GET_IRQ_INFO, DEVICE_SET_IRQS, DEVICE_RESET, INVALID_ARGUMENT,
+        /** Finding a device's IOMMU group and driver in sysfs, before any VFIO call ({@code VfioContainer.device}). */
+        FIND_DEVICE,
+        /** A PCI command-register bit that did not read back as written ({@code VfioDevice.setCommandBits}). */
+        PCI_COMMAND
     }
 
     private final Step step;

@@ -9,8 +9,8 @@ import io.isthmus.sys.VfioIoctl;
 import io.isthmus.vfio.pci.SysfsPci;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * A VFIO group ({@code /dev/vfio/N}): the devices that share an IOMMU group, the unit of isolation. Made only by
@@ -20,14 +20,16 @@ import java.util.List;
  * and closes its fd. The order matters: while a device fd is open the kernel holds the group, and releasing the
  * group first would fail with EBUSY (rust-vmm documents the same rule).
  *
- * <p>Thread-safety: opening and closing devices is synchronized on the group.
+ * <p>Thread-safety: opening and closing devices is synchronized on the group. A device is open at most once per
+ * group: {@link #device(String)} returns the open one.
  */
 public final class VfioGroup implements AutoCloseable {
     private final VfioSys sys;
     private final VfioContainer container;
     private final KernelFd fd;
     private final int id;
-    private final List<VfioDevice> devices = new ArrayList<>();
+    /** The open devices by name: one {@link VfioDevice} per device (see {@link #device(String)}). */
+    private final Map<String, VfioDevice> devices = new LinkedHashMap<>();
     private boolean attached;
 
     /** The group's status flags ({@code VFIO_GROUP_GET_STATUS}). */
@@ -102,12 +104,22 @@ public final class VfioGroup implements AutoCloseable {
      * {@code VFIO_GROUP_GET_DEVICE_FD} for {@code name} (a PCI device's sysfs name, {@code 0000:00:02.0}), then
      * discovers its regions and interrupts. The device is closed with this group, or earlier by its own close.
      *
-     * @throws VfioException {@code GroupGetDeviceFd} (EBUSY: the device is already open; EINVAL: not in this
-     *                       group), or a discovery step
+     * <p>While the device is open, calling this again returns the same {@link VfioDevice}, as
+     * {@link VfioContainer#group(int)} does for groups. The kernel would hand out a second descriptor (Linux 6.1
+     * does; it refuses only when another user holds the device), but both would drive one device: its interrupts,
+     * its reset and its command register, with BARs mapped twice and unmapped by whichever closed first. After
+     * the device's close, this opens it afresh.
+     *
+     * @throws VfioException {@code GroupGetDeviceFd} (EINVAL: not in this group or not bound to vfio-pci; EBUSY:
+     *                       another user holds the device), or a discovery step
      */
     public synchronized VfioDevice device(String name) {
         if (fd.closed()) {
             throw new IllegalStateException("VFIO group " + id + " is closed");
+        }
+        VfioDevice open = devices.get(name);
+        if (open != null) {
+            return open;
         }
         int r;
         try (Arena arena = Arena.ofConfined()) {
@@ -115,8 +127,8 @@ public final class VfioGroup implements AutoCloseable {
         }
         if (r < 0) {
             String hint = switch (-r) {
-                case Errno.EBUSY -> "device " + name + " is already in use (opened through this group or by another"
-                        + " user); close it first";
+                case Errno.EBUSY -> "device " + name + " is in use by another user (another process, or a kernel"
+                        + " user such as iommufd); close it there first";
                 case Errno.EINVAL, Errno.ENODEV -> "device " + name + " is not in IOMMU group " + id
                         + " or not bound to vfio-pci";
                 default -> null;
@@ -132,19 +144,19 @@ public final class VfioGroup implements AutoCloseable {
             dfd.close();
             throw e;
         }
-        devices.add(device);
+        devices.put(name, device);
         return device;
     }
 
     synchronized void forget(VfioDevice device) {
-        devices.remove(device);
+        devices.remove(device.name(), device);
     }
 
     @Override
     public void close() {
         synchronized (this) {
             // Devices first: an open device fd keeps the group busy (EBUSY on unset/close).
-            for (VfioDevice d : devices.toArray(VfioDevice[]::new)) {
+            for (VfioDevice d : devices.values().toArray(VfioDevice[]::new)) {
                 d.close();
             }
             devices.clear();

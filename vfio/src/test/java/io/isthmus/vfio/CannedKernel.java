@@ -3,6 +3,8 @@ package io.isthmus.vfio;
 import io.isthmus.bindings.vfio.vfio_device_info;
 import io.isthmus.bindings.vfio.vfio_group_status;
 import io.isthmus.bindings.vfio.vfio_h;
+import io.isthmus.bindings.vfio.vfio_iommu_type1_dma_map;
+import io.isthmus.bindings.vfio.vfio_iommu_type1_dma_unmap;
 import io.isthmus.bindings.vfio.vfio_irq_info;
 import io.isthmus.bindings.vfio.vfio_irq_set;
 import io.isthmus.bindings.vfio.vfio_region_info;
@@ -37,6 +39,17 @@ final class CannedKernel implements VfioSys {
             } catch (IllegalAccessException e) {
                 throw new ExceptionInInitializerError(e);
             }
+        }
+    }
+
+    /** The device's config space (region 7 at 7 << 40): bytes 0, 1, 2, ... until written. */
+    final byte[] config = new byte[256];
+    /** Command-register bits that do not stick (a device that refuses them). */
+    int stuckClearCommandBits = 0;
+
+    {
+        for (int i = 0; i < config.length; i++) {
+            config[i] = (byte) i;
         }
     }
 
@@ -120,6 +133,12 @@ final class CannedKernel implements VfioSys {
             vfio_irq_info.flags(s, vfio_h.VFIO_IRQ_INFO_EVENTFD() | (index == 0 ? vfio_h.VFIO_IRQ_INFO_MASKABLE()
                     | vfio_h.VFIO_IRQ_INFO_AUTOMASKED() : vfio_h.VFIO_IRQ_INFO_NORESIZE()));
             vfio_irq_info.count(s, index == 0 ? 1 : index == 1 ? 1 : index == 2 ? 0 : 1);
+        } else if (request == VfioIoctl.VFIO_IOMMU_MAP_DMA) {
+            calls.set(calls.size() - 1, calls.getLast() + String.format(" iova 0x%x size 0x%x",
+                    vfio_iommu_type1_dma_map.iova(s), vfio_iommu_type1_dma_map.size(s)));
+        } else if (request == VfioIoctl.VFIO_IOMMU_UNMAP_DMA) {
+            calls.set(calls.size() - 1, calls.getLast() + String.format(" iova 0x%x size 0x%x",
+                    vfio_iommu_type1_dma_unmap.iova(s), vfio_iommu_type1_dma_unmap.size(s)));
         } else if (request == VfioIoctl.VFIO_DEVICE_SET_IRQS) {
             calls.set(calls.size() - 1, calls.getLast() + String.format(" flags 0x%x index %d start %d count %d",
                     vfio_irq_set.flags(s), vfio_irq_set.index(s), vfio_irq_set.start(s), vfio_irq_set.count(s)));
@@ -131,7 +150,8 @@ final class CannedKernel implements VfioSys {
     public long pread(int fd, MemorySegment buf, long offset) {
         calls.add(String.format("pread %s 0x%x %d", fds.get(fd), offset, buf.byteSize()));
         for (long i = 0; i < buf.byteSize(); i++) {
-            buf.set(ValueLayout.JAVA_BYTE, i, (byte) (offset + i));
+            long at = offset - (7L << 40) + i;
+            buf.set(ValueLayout.JAVA_BYTE, i, at >= 0 && at < config.length ? config[(int) at] : (byte) (offset + i));
         }
         return buf.byteSize();
     }
@@ -139,6 +159,15 @@ final class CannedKernel implements VfioSys {
     @Override
     public long pwrite(int fd, MemorySegment buf, long offset) {
         calls.add(String.format("pwrite %s 0x%x %d", fds.get(fd), offset, buf.byteSize()));
+        for (long i = 0; i < buf.byteSize(); i++) {
+            long at = offset - (7L << 40) + i;
+            if (at >= 0 && at < config.length) {
+                byte b = buf.get(ValueLayout.JAVA_BYTE, i);
+                // The command register's low byte is at 4; a refused bit keeps its old value.
+                config[(int) at] = at == 4 ? (byte) ((b & ~stuckClearCommandBits) | (config[4] & stuckClearCommandBits))
+                        : b;
+            }
+        }
         return buf.byteSize();
     }
 

@@ -1,14 +1,23 @@
 package io.isthmus.vfio;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.isthmus.bindings.vfio.vfio_h;
 import io.isthmus.sys.Errno;
 import io.isthmus.sys.EventFd;
+import io.isthmus.vfio.dma.DmaBuffer;
+import io.isthmus.vfio.pci.PciConfig;
+import io.isthmus.vfio.pci.PciDevice;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -96,7 +105,7 @@ class VfioSeamTest {
         try (VfioContainer c = VfioContainer.open(kernel, "/dev/vfio")) {
             VfioException e = assertThrows(VfioException.class, () -> c.group(7).device("0000:00:02.0"));
             assertEquals(VfioException.Step.GROUP_GET_DEVICE_FD, e.step());
-            assertTrue(e.getMessage().contains("already in use") && e.getMessage().contains("EBUSY"), e.getMessage());
+            assertTrue(e.getMessage().contains("in use by another user") && e.getMessage().contains("EBUSY"), e.getMessage());
         }
     }
 
@@ -171,6 +180,148 @@ class VfioSeamTest {
             VfioException e = assertThrows(VfioException.class, d::reset);
             assertEquals(Errno.EBADF, e.errno());
             assertEquals(VfioException.Step.DEVICE_RESET, e.step());
+        }
+    }
+
+    @Test
+    void aMappingClosedAfterItsContainerMakesNoCallAndSaysItIsGone() {
+        DmaMapping kept, closedEarly;
+        try (DmaBuffer buf = DmaBuffer.anonymous(4 * DmaBuffer.pageSize())) {
+            try (VfioContainer c = VfioContainer.open(kernel, "/dev/vfio")) {
+                c.group(7);
+                closedEarly = buf.mapTo(c, 0x1000, 0, DmaBuffer.pageSize());
+                kept = buf.mapTo(c, 0x10000);
+                assertTrue(kept.mapped());
+                closedEarly.close();
+                assertFalse(closedEarly.mapped());
+            }
+            assertFalse(kept.mapped(), "the container's close dropped it");
+            kept.close();
+        } // the buffer closes after the container: the natural order of try (buffer; container)
+        List<String> unmaps = kernel.calls.stream().filter(x -> x.startsWith("VFIO_IOMMU_UNMAP_DMA")).toList();
+        assertEquals(List.of("VFIO_IOMMU_UNMAP_DMA /dev/vfio/vfio iova 0x1000 size 0x" + Long.toHexString(
+                DmaBuffer.pageSize())), unmaps, "only the mapping closed while its container was open is unmapped");
+        VfioContainer closed = VfioContainer.open(kernel, "/dev/vfio");
+        closed.close();
+        var e = assertThrows(IllegalStateException.class, () -> closed.unmap(0x1000, 0x1000));
+        assertTrue(e.getMessage().contains("is closed"), e.getMessage());
+    }
+
+    @Test
+    void closingTheLastGroupDropsTheIommuAndTheNextGroupSetsItAgain() {
+        try (VfioContainer c = VfioContainer.open(kernel, "/dev/vfio");
+                DmaBuffer buf = DmaBuffer.anonymous(DmaBuffer.pageSize())) {
+            VfioGroup g = c.group(7);
+            DmaMapping old = buf.mapTo(c, 0x1000);
+            g.close();
+            assertFalse(old.mapped(), "the kernel dropped the IOMMU with the last group");
+            assertThrows(IllegalStateException.class, () -> c.map(buf.segment(), 0x1000, true, true),
+                    "no IOMMU until a group is attached again");
+            c.group(7);
+            DmaMapping fresh = buf.mapTo(c, 0x1000);
+            old.close(); // must not unmap the fresh mapping at the same IOVA
+            assertTrue(fresh.mapped());
+            fresh.close();
+        }
+        String setIommu = "VFIO_SET_IOMMU /dev/vfio/vfio " + vfio_h.VFIO_TYPE1v2_IOMMU();
+        assertEquals(2, kernel.calls.stream().filter(setIommu::equals).count(), kernel.calls.toString());
+        assertEquals(1, kernel.calls.stream().filter(x -> x.startsWith("VFIO_IOMMU_UNMAP_DMA")).count(),
+                kernel.calls.toString());
+    }
+
+    @Test
+    void aBufferMapsPageAlignedSlicesAndUnmapsThemOnClose() {
+        long page = DmaBuffer.pageSize();
+        try (VfioContainer c = VfioContainer.open(kernel, "/dev/vfio")) {
+            c.group(7);
+            try (DmaBuffer buf = DmaBuffer.anonymous(3 * page)) {
+                DmaMapping sq = buf.mapTo(c, 0x100000, 0, page);
+                DmaMapping cq = buf.mapTo(c, 0x200000, 2 * page, page);
+                assertEquals(buf.segment().address() + 2 * page, cq.host().address());
+                assertEquals(page, sq.size());
+                cq.memory().putIntRelease(0, 7);
+                assertEquals(7, buf.memory().getIntAcquire(2 * page));
+                var e = assertThrows(IllegalArgumentException.class, () -> buf.mapTo(c, 0x300000, 512, page));
+                assertTrue(e.getMessage().contains("not page-aligned"), e.getMessage());
+                e = assertThrows(IllegalArgumentException.class, () -> buf.mapTo(c, 0x300000, 2 * page, 2 * page));
+                assertTrue(e.getMessage().contains("not inside"), e.getMessage());
+                e = assertThrows(IllegalArgumentException.class, () -> buf.mapTo(c, 0x300000, 0, 0));
+                assertTrue(e.getMessage().contains("not inside"), e.getMessage());
+            }
+        }
+        String size = " size 0x" + Long.toHexString(page);
+        List<String> dma = kernel.calls.stream().filter(x -> x.startsWith("VFIO_IOMMU_")).filter(
+                x -> x.contains("_DMA")).toList();
+        assertEquals(List.of("VFIO_IOMMU_MAP_DMA /dev/vfio/vfio iova 0x100000" + size,
+                "VFIO_IOMMU_MAP_DMA /dev/vfio/vfio iova 0x200000" + size,
+                "VFIO_IOMMU_UNMAP_DMA /dev/vfio/vfio iova 0x100000" + size,
+                "VFIO_IOMMU_UNMAP_DMA /dev/vfio/vfio iova 0x200000" + size), dma);
+    }
+
+    @Test
+    void aSecondOpenOfAnOpenDeviceReturnsItWithoutASecondFd() {
+        try (VfioContainer c = VfioContainer.open(kernel, "/dev/vfio")) {
+            VfioGroup g = c.group(7);
+            VfioDevice first = g.device("0000:00:02.0");
+            assertSame(first, g.device(PciAddress.parse("0000:00:02.0")));
+            assertEquals(1, kernel.calls.stream().filter(x -> x.startsWith("VFIO_GROUP_GET_DEVICE_FD")).count());
+            first.close();
+            VfioDevice again = g.device("0000:00:02.0");
+            assertNotSame(first, again, "after its close the device opens afresh");
+            assertEquals(2, kernel.calls.stream().filter(x -> x.startsWith("VFIO_GROUP_GET_DEVICE_FD")).count());
+        }
+    }
+
+    @Test
+    void deviceFromSysfsOpensItsGroupOrSaysWhatIsMissing() {
+        PciAddress a = PciAddress.parse("0000:00:02.0");
+        try (VfioContainer c = VfioContainer.open(kernel, "/dev/vfio")) {
+            VfioDevice d = c.device(pci(a, Optional.of("vfio-pci"), OptionalInt.of(7)));
+            assertEquals("0000:00:02.0", d.name());
+            assertEquals(7, d.group().id());
+            int opens = (int) kernel.calls.stream().filter(x -> x.startsWith("open")).count();
+            VfioException e = assertThrows(VfioException.class,
+                    () -> c.device(pci(a, Optional.of("e1000e"), OptionalInt.of(7))));
+            assertEquals(VfioException.Step.FIND_DEVICE, e.step());
+            assertTrue(e.getMessage().startsWith("FindDevice: 0000:00:02.0 is driven by the kernel driver e1000e, not"
+                    + " vfio-pci: bind it first ('isthmus vfio bind 0000:00:02.0'"), e.getMessage());
+            e = assertThrows(VfioException.class, () -> c.device(pci(a, Optional.empty(), OptionalInt.of(7))));
+            assertTrue(e.getMessage().contains("is driven by no driver"), e.getMessage());
+            e = assertThrows(VfioException.class, () -> c.device(pci(a, Optional.of("vfio-pci"), OptionalInt.empty())));
+            assertTrue(e.getMessage().contains("has no IOMMU group") && e.getMessage().contains("intel_iommu=on"),
+                    e.getMessage());
+            assertEquals(opens, kernel.calls.stream().filter(x -> x.startsWith("open")).count(),
+                    "refused before opening anything");
+        }
+    }
+
+    private static PciDevice pci(PciAddress a, Optional<String> driver, OptionalInt group) {
+        return new PciDevice(a, Path.of("/nonexistent"), 0x1234, 0x11e8, 0, 0, 0x00ff00, 0x10, driver,
+                Optional.empty(), group, List.of());
+    }
+
+    @Test
+    void commandBitsAreSetAndClearedByNameAndCheckedOnReadBack() {
+        assertEquals(vfio_h.VFIO_PCI_CONFIG_REGION_INDEX(), RegionInfo.CONFIG);
+        assertEquals(vfio_h.VFIO_PCI_BAR0_REGION_INDEX(), RegionInfo.BAR0);
+        try (VfioContainer c = VfioContainer.open(kernel, "/dev/vfio")) {
+            VfioDevice d = c.group(7).device("0000:00:02.0");
+            assertEquals(0x0504, d.readConfig16(PciConfig.COMMAND), "the twin's config bytes are 0, 1, 2, ...");
+            assertEquals(0x0506, d.setCommandBits(PciConfig.COMMAND_MEMORY | PciConfig.COMMAND_MASTER));
+            assertEquals(0x0502, d.clearCommandBits(PciConfig.COMMAND_MASTER));
+            assertEquals(0x0502, d.readConfig16(PciConfig.COMMAND));
+            kernel.stuckClearCommandBits = PciConfig.COMMAND_MASTER;
+            VfioException e = assertThrows(VfioException.class, () -> d.setCommandBits(PciConfig.COMMAND_MASTER));
+            assertEquals(VfioException.Step.PCI_COMMAND, e.step());
+            assertTrue(e.getMessage().contains("after setting 0x4 and clearing 0x0 it reads 0x0502"), e.getMessage());
+            e = assertThrows(VfioException.class, () -> d.setCommandBits(0x10000));
+            assertEquals(VfioException.Step.INVALID_ARGUMENT, e.step());
+
+            d.writeConfig8(PciConfig.INTERRUPT_LINE, 0x5a);
+            assertEquals(0x5a, d.readConfig8(PciConfig.INTERRUPT_LINE));
+            assertEquals(0x3d, d.readConfig8(PciConfig.INTERRUPT_PIN), "one byte written, not two");
+            assertTrue(kernel.calls.contains(String.format("pwrite device 0000:00:02.0 0x%x 1", (7L << 40) + 0x3c)),
+                    kernel.calls.toString());
         }
     }
 }

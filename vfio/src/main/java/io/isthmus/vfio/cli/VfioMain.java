@@ -13,6 +13,7 @@ import io.isthmus.vfio.pci.DriverBinding;
 import io.isthmus.vfio.pci.PciDevice;
 import io.isthmus.vfio.pci.PciResource;
 import io.isthmus.vfio.pci.SysfsPci;
+import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -95,8 +96,9 @@ public final class VfioMain implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
-        PrintWriter out = new PrintWriter(System.out, true);
-        PrintWriter err = new PrintWriter(System.err, true);
+        // The console's charset (stdout.encoding), not the default UTF-8: what a POSIX-locale console can show.
+        PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, System.out.charset()), true);
+        PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, System.err.charset()), true);
         System.exit(run(out, err, args));
     }
 
@@ -130,7 +132,7 @@ public final class VfioMain implements Callable<Integer> {
     }
 
     private static String truncate(String s, int n) {
-        return s.length() <= n ? s : s.substring(0, n - 1) + "…";
+        return s.length() <= n ? s : s.substring(0, n - 3) + "...";
     }
 
     /** {@code info BDF}: identity, resources, config-space capabilities; VFIO regions and IRQs when bound. */
@@ -198,52 +200,64 @@ public final class VfioMain implements Callable<Integer> {
         }
     }
 
-    /** {@code bind BDF}: bind to vfio-pci through driver_override. */
-    @Command(name = "bind", description = "Bind a device to vfio-pci (needs root and the vfio-pci module).")
+    /**
+     * {@code bind BDF...}: bind to vfio-pci through driver_override, refusing (and changing nothing) when a device's
+     * IOMMU group would not be viable; the devices of one group are bound together.
+     */
+    @Command(name = "bind", description = {"Bind devices to vfio-pci (needs root and the vfio-pci module).",
+            "Refused, with nothing changed, when a device's IOMMU group would still hold a device driven by the kernel:"
+                    + " name the devices of a group together."})
     static final class BindCommand implements Callable<Integer> {
         @CommandLine.ParentCommand
         VfioMain parent;
 
-        @Parameters(paramLabel = "BDF")
-        String bdf;
+        @Parameters(paramLabel = "BDF", arity = "1..*", description = "PCI addresses, e.g. 0000:00:02.0 or 00:02.0")
+        List<String> bdfs;
 
         @Override
         public Integer call() {
             PrintWriter out = parent.spec.commandLine().getOut();
             SysfsPci sysfs = parent.sysfs();
-            PciAddress a = parseAddress(bdf);
-            // The CLI leaves the device bound: the binding is not closed (that would restore the old driver).
-            DriverBinding b = sysfs.bindToVfio(a);
-            PciDevice d = sysfs.require(a);
-            out.printf("%s bound to vfio-pci (was %s); IOMMU group %s -> %s/%s%n", a,
-                    b.originalDriver().orElse("no driver"),
-                    d.iommuGroup().isPresent() ? d.iommuGroup().getAsInt() : "-", parent.devVfio,
-                    d.iommuGroup().isPresent() ? d.iommuGroup().getAsInt() : "?");
+            List<PciAddress> addresses = bdfs.stream().map(VfioMain::parseAddress).toList();
+            // The CLI leaves the devices bound: the bindings are not closed (that would restore the old drivers).
+            List<DriverBinding> bindings = sysfs.bindToVfio(addresses);
+            for (DriverBinding b : bindings) {
+                PciDevice d = sysfs.require(b.address());
+                String group = d.iommuGroup().isPresent() ? Integer.toString(d.iommuGroup().getAsInt()) : "-";
+                out.printf("%s bound to vfio-pci (was %s); IOMMU group %s -> %s/%s%n", b.address(),
+                        b.originalDriver().orElse("no driver"), group, parent.devVfio, group);
+            }
             return 0;
         }
     }
 
-    /** {@code unbind BDF}: unbind from vfio-pci and let the kernel bind the default driver again. */
-    @Command(name = "unbind", description = "Unbind a device from vfio-pci and reprobe its default driver.")
+    /** {@code unbind BDF...}: unbind from vfio-pci, clear driver_override and let the kernel reprobe its driver. */
+    @Command(name = "unbind", description = "Unbind devices from vfio-pci, clear their driver_override and reprobe"
+            + " their default drivers.")
     static final class UnbindCommand implements Callable<Integer> {
         @CommandLine.ParentCommand
         VfioMain parent;
 
-        @Parameters(paramLabel = "BDF")
-        String bdf;
+        @Parameters(paramLabel = "BDF", arity = "1..*", description = "PCI addresses, e.g. 0000:00:02.0 or 00:02.0")
+        List<String> bdfs;
 
         @Override
         public Integer call() {
             PrintWriter out = parent.spec.commandLine().getOut();
             SysfsPci sysfs = parent.sysfs();
-            PciAddress a = parseAddress(bdf);
-            PciDevice before = sysfs.require(a);
-            if (!before.boundToVfio()) {
-                throw new IllegalStateException(a + " is not bound to vfio-pci (driver: "
-                        + before.driver().orElse("none") + "); nothing to unbind");
+            List<PciAddress> addresses = bdfs.stream().map(VfioMain::parseAddress).toList();
+            for (PciAddress a : addresses) {
+                PciDevice before = sysfs.require(a);
+                if (!before.boundToVfio()) {
+                    throw new IllegalStateException(a + " is not bound to vfio-pci (driver: "
+                            + before.driver().orElse("none") + "); nothing to unbind");
+                }
             }
-            Optional<String> now = sysfs.releaseFromVfio(a);
-            out.printf("%s unbound from vfio-pci; now %s%n", a, now.map(s -> "bound to " + s).orElse("without driver"));
+            for (PciAddress a : addresses) {
+                Optional<String> now = sysfs.releaseFromVfio(a);
+                out.printf("%s unbound from vfio-pci; now %s%n", a,
+                        now.map(s -> "bound to " + s).orElse("without driver"));
+            }
             return 0;
         }
     }

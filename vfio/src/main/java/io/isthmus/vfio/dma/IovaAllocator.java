@@ -9,7 +9,10 @@ import java.util.TreeMap;
 
 /**
  * Hands out I/O virtual addresses inside the IOMMU's usable ranges (from {@code VFIO_IOMMU_GET_INFO}), clipped to
- * the device's DMA mask, aligned to the IOMMU page size, never overlapping. First fit, lowest address first.
+ * the device's DMA mask, aligned to the IOMMU page size, never overlapping. First fit, lowest address first, but
+ * never the first page: {@link #allocate} does not return IOVA 0, which many devices and drivers read as "no
+ * address" (Linux's own IOVA allocator starts at page 1 for the same reason). {@link #reserve} still takes the
+ * first page when asked by address.
  *
  * <p>Addresses are unsigned 64-bit values held in {@code long}s. Thread-safe (synchronized): allocation is not a
  * hot path; map/unmap themselves cost far more.
@@ -17,7 +20,7 @@ import java.util.TreeMap;
 public final class IovaAllocator {
     private final List<IovaRange> ranges;
     private final long pageSize;
-    /** start → size of each allocation, sorted by unsigned start. */
+    /** start -> size of each allocation, sorted by unsigned start. */
     private final TreeMap<Long, Long> allocated = new TreeMap<>(Long::compareUnsigned);
 
     /**
@@ -50,7 +53,15 @@ public final class IovaAllocator {
         this.pageSize = pageSize;
     }
 
-    /** An allocator for a container's IOMMU: its IOVA ranges and smallest page size, under a DMA mask. */
+    /**
+     * An allocator for a container's IOMMU ({@code container.iommuInfo()}): its IOVA ranges and smallest page size
+     * (the host's, {@link DmaBuffer#pageSize()}, when the kernel reports none), under a DMA mask of {@code dmaBits}.
+     */
+    public static IovaAllocator forIommu(IommuInfo info, int dmaBits) {
+        return forIommu(info, dmaBits, DmaBuffer.pageSize());
+    }
+
+    /** {@link #forIommu(IommuInfo, int)} with the page size to assume when the IOMMU reports none. */
     public static IovaAllocator forIommu(IommuInfo info, int dmaBits, long hostPageSize) {
         return new IovaAllocator(info.iovaRanges(), info.minPageSize(hostPageSize), dmaBits);
     }
@@ -65,7 +76,8 @@ public final class IovaAllocator {
 
     /**
      * Reserves {@code size} bytes (rounded up to pages) at the lowest free address aligned to {@code alignment}
-     * (a power of two ≥ the page size, or 0 for the page size).
+     * (a power of two at least the page size, or 0 for the page size), never below the second page: IOVA 0 is not
+     * handed out.
      *
      * @throws IllegalStateException when no usable range has room, naming the ranges
      */
@@ -73,12 +85,14 @@ public final class IovaAllocator {
         long len = roundUp(size);
         long align = alignment == 0 ? pageSize : alignment;
         if (Long.bitCount(align) != 1 || align < pageSize) {
-            throw new IllegalArgumentException("alignment must be a power of two ≥ page size " + pageSize + ", got "
-                    + alignment);
+            throw new IllegalArgumentException("alignment must be a power of two >= the IOMMU page size " + pageSize
+                    + ", got " + alignment);
         }
         for (IovaRange r : ranges) {
-            long candidate = alignUp(r.start(), align);
-            while (candidate != 0 || r.start() == 0) {
+            // Page 0 is never handed out: many devices treat address 0 as "not set".
+            long start = Long.compareUnsigned(r.start(), pageSize) < 0 ? pageSize : r.start();
+            long candidate = alignUp(start, align);
+            while (candidate != 0) { // 0 only after wrapping past the top of the address space
                 if (!r.contains(candidate, len)) {
                     break;
                 }

@@ -7,14 +7,21 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
  * The PCI devices of a sysfs tree: {@code <root>/bus/pci/devices}, {@code <root>/kernel/iommu_groups}. The root
  * is {@code /sys} on a real machine and a synthetic directory in tests.
+ *
+ * <p>Finding a device: {@link #withId(int, int)} (vendor and device id), {@link #withClass(int, int)} (base class and
+ * subclass, e.g. 0x01, 0x08 for NVMe), {@link #device(PciAddress)}; then
+ * {@code io.isthmus.vfio.VfioContainer#device(PciDevice)} opens it.
  *
  * <p>Reading is side-effect free; {@link #bindToVfio(PciAddress)} writes ({@code driver_override}, unbind,
  * {@code drivers_probe}) and needs root. Stateless apart from the root path; thread-safe, though concurrent
@@ -67,6 +74,38 @@ public final class SysfsPci {
             return out;
         } catch (IOException e) {
             throw new UncheckedIOException("listing " + dir, e);
+        }
+    }
+
+    /** The functions with vendor id {@code vendor} and device id {@code device}, sorted by address. */
+    public List<PciDevice> withId(int vendor, int device) {
+        return devices().stream().filter(d -> d.vendor() == vendor && d.device() == device).toList();
+    }
+
+    /**
+     * The functions of base class {@code baseClass} and subclass {@code subclass}, any programming interface,
+     * sorted by address; e.g. {@code withClass(0x02, 0x00)} for Ethernet controllers.
+     */
+    public List<PciDevice> withClass(int baseClass, int subclass) {
+        checkByte("base class", baseClass);
+        checkByte("subclass", subclass);
+        int want = baseClass << 8 | subclass;
+        return devices().stream().filter(d -> d.classCode() >>> 8 == want).toList();
+    }
+
+    /**
+     * The functions of the full 24-bit class {@code baseClass}, {@code subclass}, {@code progIf}, sorted by
+     * address; e.g. {@code withClass(0x01, 0x08, 0x02)} for NVM Express controllers.
+     */
+    public List<PciDevice> withClass(int baseClass, int subclass, int progIf) {
+        checkByte("programming interface", progIf);
+        return withClass(baseClass, subclass).stream().filter(d -> (d.classCode() & 0xff) == progIf).toList();
+    }
+
+    private static void checkByte(String what, int value) {
+        if (value < 0 || value > 0xff) {
+            throw new IllegalArgumentException(String.format("the PCI %s is one byte (0x00..0xff), got 0x%x", what,
+                    value));
         }
     }
 
@@ -180,11 +219,88 @@ public final class SysfsPci {
     }
 
     /**
+     * Drivers that leave a group usable by VFIO: vfio-pci itself, pci-stub, and pcieport (the kernel marks these
+     * as managing DMA themselves). Any other driver on a member makes the group not viable.
+     */
+    private static final List<String> VFIO_COMPATIBLE_DRIVERS = List.of("vfio-pci", "pci-stub", "pcieport");
+
+    /**
+     * The members of IOMMU group {@code group} that would keep it from being viable for VFIO once the devices in
+     * {@code binding} were bound to vfio-pci: those driven by a kernel driver other than vfio-pci, pci-stub or
+     * pcieport. The kernel refuses to attach a group with such a member (VFIO_GROUP_FLAGS_VIABLE clear), since the
+     * driver's DMA and the user's would share one IOMMU domain. Empty: viable.
+     */
+    public List<PciDevice> viabilityBlockers(int group, Collection<PciAddress> binding) {
+        List<PciDevice> out = new ArrayList<>();
+        for (PciAddress a : groupMembers(group)) {
+            if (binding.contains(a)) {
+                continue;
+            }
+            Optional<PciDevice> d = device(a);
+            if (d.isPresent() && d.get().driver().filter(drv -> !VFIO_COMPATIBLE_DRIVERS.contains(drv)
+                    && !drv.contains("vfio")).isPresent()) {
+                out.add(d.get());
+            }
+        }
+        return out;
+    }
+
+    /**
      * Binds {@code address} to vfio-pci through {@code driver_override}, remembering the driver it had; closing the
-     * returned binding restores that driver. See {@link DriverBinding}.
+     * returned binding restores that driver. See {@link DriverBinding} and {@link #bindToVfio(List)}: a device
+     * whose IOMMU group would not be viable is refused.
      */
     public DriverBinding bindToVfio(PciAddress address) {
-        return DriverBinding.bind(this, require(address), "vfio-pci");
+        return bindToVfio(List.of(address)).getFirst();
+    }
+
+    /**
+     * Binds every device in {@code addresses} to vfio-pci, in order, after checking that each one's IOMMU group
+     * will be viable with all of them bound (so the devices of one group go together: binding them one by one
+     * would be refused while the others keep their drivers). Nothing is changed when the check fails; when a
+     * bind fails midway, the bindings already made are undone.
+     *
+     * @throws IllegalArgumentException when a device is absent
+     * @throws IllegalStateException    when a device has no IOMMU group, its group would not be viable (naming the
+     *                                  members and their drivers, and the command that binds them together), or the
+     *                                  kernel's bind fails
+     */
+    public List<DriverBinding> bindToVfio(List<PciAddress> addresses) {
+        List<PciDevice> devices = addresses.stream().map(this::require).toList();
+        Set<PciAddress> binding = new LinkedHashSet<>(addresses);
+        for (PciDevice d : devices) {
+            if (d.iommuGroup().isEmpty()) {
+                throw new IllegalStateException(d.address() + " has no IOMMU group, so VFIO cannot use it: the IOMMU"
+                        + " is off or missing (boot with intel_iommu=on or amd_iommu=on); nothing was changed");
+            }
+            int group = d.iommuGroup().getAsInt();
+            List<PciDevice> blockers = viabilityBlockers(group, binding);
+            if (!blockers.isEmpty()) {
+                List<String> all = new ArrayList<>(binding.stream().map(PciAddress::toString).toList());
+                blockers.forEach(b -> all.add(b.address().toString()));
+                throw new IllegalStateException("IOMMU group " + group + " of " + d.address() + " would not be"
+                        + " viable: it also holds " + String.join(", ", blockers.stream().map(b -> b.address() + " ("
+                        + b.driver().orElseThrow() + ")").toList()) + ", driven by the kernel, and VFIO needs every"
+                        + " device of a group bound to vfio-pci or to no driver. Bind them together ('isthmus vfio"
+                        + " bind " + String.join(" ", all) + "') or unbind them first; nothing was changed");
+            }
+        }
+        List<DriverBinding> done = new ArrayList<>();
+        try {
+            for (PciDevice d : devices) {
+                done.add(DriverBinding.bind(this, require(d.address()), "vfio-pci"));
+            }
+        } catch (RuntimeException e) {
+            for (DriverBinding b : done.reversed()) {
+                try {
+                    b.close();
+                } catch (RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+        return List.copyOf(done);
     }
 
     /**

@@ -75,4 +75,22 @@ class VfioMainTest {
         assertTrue(info.out().contains("IOMMU group: 3 (0000:00:02.0 (vfio-pci))"), info.out());
         assertTrue(info.out().contains("is missing; showing sysfs only"), info.out());
     }
+
+    @Test
+    void bindRefusesANonViableGroupAndUnbindRefusesADeviceNotOnVfio(@org.junit.jupiter.api.io.TempDir Path root)
+            throws Exception {
+        io.isthmus.vfio.pci.SysfsPciTestSupport.nonViableGroup(root);
+        Result r = run("--sysfs", root.toString(), "bind", "01:01.0");
+        assertEquals(1, r.rc(), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().startsWith("isthmus vfio: IOMMU group 3 of 0000:01:01.0 would not be viable: it also holds"
+                + " 0000:01:02.0 (e1000)"), r.err());
+        assertTrue(r.err().contains("'isthmus vfio bind 0000:01:01.0 0000:01:02.0'"), r.err());
+        assertEquals("(null)\n", Files.readString(root.resolve("bus/pci/devices/0000:01:01.0/driver_override")));
+        Result u = run("--sysfs", root.toString(), "unbind", "01:02.0");
+        assertEquals(1, u.rc());
+        assertTrue(u.err().contains("0000:01:02.0 is not bound to vfio-pci (driver: e1000); nothing to unbind"),
+                u.err());
+        assertEquals(2, run("--sysfs", root.toString(), "bind").rc(), "a BDF is required");
+    }
 }

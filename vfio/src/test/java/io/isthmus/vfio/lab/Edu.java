@@ -4,6 +4,8 @@ import io.isthmus.vfio.Mmio;
 import io.isthmus.vfio.PciAddress;
 import io.isthmus.vfio.VfioContainer;
 import io.isthmus.vfio.VfioDevice;
+import io.isthmus.vfio.dma.IovaAllocator;
+import io.isthmus.vfio.pci.PciConfig;
 import io.isthmus.vfio.pci.PciDevice;
 import io.isthmus.vfio.pci.SysfsPci;
 import java.lang.foreign.MemorySegment;
@@ -79,14 +81,32 @@ final class Edu implements AutoCloseable {
         }
         VfioContainer c = VfioContainer.open();
         try {
-            VfioDevice d = c.group(pci.iommuGroup().orElseThrow()).device(pci.address());
-            // Memory space (bit 1) for BAR access, bus master (bit 2) for DMA and MSI, which are memory writes.
-            d.writeConfig16(0x04, d.readConfig16(0x04) | 0x6);
+            VfioDevice d = c.device(pci);
+            // Memory decoding for BAR access, bus mastering for DMA and MSI, which are memory writes.
+            d.setCommandBits(PciConfig.COMMAND_MEMORY | PciConfig.COMMAND_MASTER);
             return new Edu(pci, c, d);
         } catch (RuntimeException | Error e) {
             c.close();
             throw e;
         }
+    }
+
+    /** IOVAs for edu: the container's IOMMU ranges under edu's 28-bit DMA mask. */
+    IovaAllocator iovas() {
+        return IovaAllocator.forIommu(container.iommuInfo(), DMA_BITS);
+    }
+
+    /** Starts a DMA of {@code count} bytes without waiting: the doorbell is the write of the command register. */
+    void startDma(long src, long dst, long count, int cmd) {
+        write64(DMA_SRC, src);
+        write64(DMA_DST, dst);
+        write64(DMA_COUNT, count);
+        write(DMA_CMD, cmd | DMA_RUN);
+    }
+
+    /** An edu over a device already open in {@code container}; closing it closes the container. */
+    static Edu over(VfioContainer container, VfioDevice device) {
+        return new Edu(find(), container, device);
     }
 
     int read(int reg) {
@@ -103,10 +123,7 @@ final class Edu implements AutoCloseable {
 
     /** Starts a DMA of {@code count} bytes and waits (up to 10 s) for edu to clear its run bit. */
     void dma(long src, long dst, long count, int cmd) throws InterruptedException {
-        write64(DMA_SRC, src);
-        write64(DMA_DST, dst);
-        write64(DMA_COUNT, count);
-        write(DMA_CMD, cmd | DMA_RUN);
+        startDma(src, dst, count, cmd);
         // edu completes a transfer from a 100 ms (virtual time) timer.
         long deadline = System.nanoTime() + 10_000_000_000L;
         while ((read(DMA_CMD) & DMA_RUN) != 0) {

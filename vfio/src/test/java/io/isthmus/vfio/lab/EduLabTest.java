@@ -17,6 +17,7 @@ import io.isthmus.vfio.dma.DmaBuffer;
 import io.isthmus.vfio.dma.IovaAllocator;
 import io.isthmus.vfio.pci.ConfigSpace;
 import io.isthmus.vfio.pci.PciCapability;
+import io.isthmus.vfio.pci.PciConfig;
 import io.isthmus.vfio.pci.PciDevice;
 import io.isthmus.vfio.pci.SysfsPci;
 import java.io.IOException;
@@ -54,7 +55,7 @@ class EduLabTest {
             assertTrue(edu.device.irq(IrqInfo.INTX).eventfd());
             IommuInfo io = edu.container.iommuInfo();
             assertTrue((io.pageSizes() & 4096) != 0, "4 KiB IOMMU pages: 0x" + Long.toHexString(io.pageSizes()));
-            assertFalse(io.iovaRanges().isEmpty(), "kernel ≥ 5.4 reports IOVA ranges");
+            assertFalse(io.iovaRanges().isEmpty(), "kernel 5.4 and later report IOVA ranges");
             assertFalse(io.usable(0xfee00000L, 4096), "the x86 MSI window is reserved: " + io.iovaRanges());
             // Config space through VFIO parses like sysfs' copy: same ids, MSI at the same place.
             ConfigSpace cfg = ConfigSpace.of(edu.device.readConfig());
@@ -122,7 +123,7 @@ class EduLabTest {
     @Test
     void dmaRamToDeviceToRamThroughTheIommu() throws Exception {
         try (Edu edu = Edu.open(); DmaBuffer buf = DmaBuffer.anonymous(8192)) {
-            IovaAllocator iovas = IovaAllocator.forIommu(edu.container.iommuInfo(), Edu.DMA_BITS, Libc.pageSize());
+            IovaAllocator iovas = edu.iovas();
             long iova = iovas.allocate(buf.size(), 0);
             assertTrue(iova + buf.size() <= 1L << Edu.DMA_BITS);
             MemorySegment mem = buf.segment();
@@ -138,7 +139,7 @@ class EduLabTest {
     @Test
     void dmaToAnUnmappedIovaIsBlockedAndReportedThenReuseWorks() throws Exception {
         try (Edu edu = Edu.open(); DmaBuffer buf = DmaBuffer.anonymous(4096)) {
-            IovaAllocator iovas = IovaAllocator.forIommu(edu.container.iommuInfo(), Edu.DMA_BITS, Libc.pageSize());
+            IovaAllocator iovas = edu.iovas();
             long iova = iovas.allocate(4096, 0);
             MemorySegment mem = buf.segment();
             byte[] first = pattern(Edu.DMA_LEN, 3), second = pattern(Edu.DMA_LEN, 11);
@@ -180,7 +181,7 @@ class EduLabTest {
     void dmaCompletionInterruptWithMsi() throws Exception {
         try (Edu edu = Edu.open(); DmaBuffer buf = DmaBuffer.anonymous(4096);
                 EventFd msi = EventFd.create(Libc.EFD_NONBLOCK, "edu dma msi")) {
-            long iova = IovaAllocator.forIommu(edu.container.iommuInfo(), Edu.DMA_BITS, Libc.pageSize())
+            long iova = edu.iovas()
                     .allocate(4096, 0);
             buf.mapTo(edu.container, iova);
             edu.device.enableIrq(IrqInfo.MSI, 0, msi);
@@ -199,7 +200,7 @@ class EduLabTest {
             if (edu.device.canReset()) {
                 edu.device.reset();
                 // After a reset, the BAR is still mapped and the device answers (re-enable decoding first).
-                edu.device.writeConfig16(0x04, edu.device.readConfig16(0x04) | 0x6);
+                edu.device.setCommandBits(PciConfig.COMMAND_MEMORY | PciConfig.COMMAND_MASTER);
                 assertEquals(0x010000ed, edu.read(Edu.ID));
                 edu.write(Edu.LIVENESS, 1);
                 assertEquals(~1, edu.read(Edu.LIVENESS));

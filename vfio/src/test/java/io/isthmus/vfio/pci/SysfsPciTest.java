@@ -107,4 +107,53 @@ class SysfsPciTest {
             assertEquals(lines, d.resources().size());
         }
     }
+
+    @Test
+    void devicesAreFoundByIdAndByClass(@TempDir Path root) throws Exception {
+        device(root, "0000:00:03.0", "0x8086", "0x10d3", "0x020000", "e1000e", 4, eduConfig());
+        device(root, "0000:00:02.0", "0x1234", "0x11e8", "0x00ff00", "vfio-pci", 3, eduConfig());
+        device(root, "0000:00:04.0", "0x1b36", "0x0010", "0x010802", "nvme", 5, eduConfig());
+        device(root, "0000:00:05.0", "0x1234", "0x11e8", "0x00ff00", null, 6, eduConfig());
+        SysfsPci sysfs = new SysfsPci(root);
+        assertEquals(List.of("0000:00:02.0", "0000:00:05.0"), addresses(sysfs.withId(0x1234, 0x11e8)));
+        assertEquals(List.of(), sysfs.withId(0x1234, 0x11e9));
+        assertEquals(List.of("0000:00:03.0"), addresses(sysfs.withClass(0x02, 0x00)));
+        assertEquals(List.of("0000:00:04.0"), addresses(sysfs.withClass(0x01, 0x08, 0x02)));
+        assertEquals(List.of(), sysfs.withClass(0x01, 0x08, 0x03));
+        assertEquals(List.of("0000:00:02.0", "0000:00:05.0"), addresses(sysfs.withClass(0x00, 0xff)));
+        var e = assertThrows(IllegalArgumentException.class, () -> sysfs.withClass(0x0108, 0x02));
+        assertTrue(e.getMessage().contains("base class is one byte"), e.getMessage());
+    }
+
+    private static List<String> addresses(List<PciDevice> devices) {
+        return devices.stream().map(d -> d.address().toString()).toList();
+    }
+
+    @Test
+    void aDeviceWhoseGroupWouldNotBeViableIsRefusedBeforeAnyWrite(@TempDir Path root) throws Exception {
+        // Group 3: an edu without driver, and an e1000 and a bridge port behind the same IOMMU group.
+        Path edu = device(root, "0000:01:01.0", "0x1234", "0x11e8", "0x00ff00", null, 3, eduConfig());
+        Path nic = device(root, "0000:01:02.0", "0x8086", "0x100e", "0x020000", "e1000", 3, eduConfig());
+        device(root, "0000:00:0a.0", "0x1b36", "0x000e", "0x060400", "pcieport", 3, eduConfig());
+        Files.createDirectories(root.resolve("bus/pci/drivers/vfio-pci"));
+        Files.writeString(root.resolve("bus/pci/drivers_probe"), "");
+        SysfsPci sysfs = new SysfsPci(root);
+        PciAddress eduAddr = PciAddress.parse("0000:01:01.0"), nicAddr = PciAddress.parse("0000:01:02.0");
+        assertEquals(List.of(nicAddr), sysfs.viabilityBlockers(3, List.of(eduAddr)).stream()
+                .map(PciDevice::address).toList(), "pcieport and no driver keep a group viable, e1000 does not");
+        assertEquals(List.of(), sysfs.viabilityBlockers(3, List.of(eduAddr, nicAddr)));
+        var e = assertThrows(IllegalStateException.class, () -> sysfs.bindToVfio(eduAddr));
+        assertEquals("IOMMU group 3 of 0000:01:01.0 would not be viable: it also holds 0000:01:02.0 (e1000), driven"
+                + " by the kernel, and VFIO needs every device of a group bound to vfio-pci or to no driver. Bind"
+                + " them together ('isthmus vfio bind 0000:01:01.0 0000:01:02.0') or unbind them first; nothing was"
+                + " changed", e.getMessage());
+        assertEquals("(null)\n", Files.readString(edu.resolve("driver_override")), "nothing written");
+        assertEquals("(null)\n", Files.readString(nic.resolve("driver_override")));
+        assertEquals("", Files.readString(root.resolve("bus/pci/drivers_probe")));
+        // No IOMMU group at all: refused too, saying why.
+        device(root, "0000:00:07.0", "0x1234", "0x11e8", "0x00ff00", null, null, eduConfig());
+        e = assertThrows(IllegalStateException.class, () -> sysfs.bindToVfio(PciAddress.parse("00:07.0")));
+        assertTrue(e.getMessage().contains("has no IOMMU group") && e.getMessage().contains("nothing was changed"),
+                e.getMessage());
+    }
 }
