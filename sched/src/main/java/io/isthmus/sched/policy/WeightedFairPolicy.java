@@ -109,11 +109,6 @@ public final class WeightedFairPolicy implements SchedulingPolicy {
         return capacity;
     }
 
-    @Override
-    public boolean workConserving() {
-        return true;
-    }
-
     /** @return the slice a normal-latency vGPU is granted */
     public long baseSlice() {
         return baseSlice;
