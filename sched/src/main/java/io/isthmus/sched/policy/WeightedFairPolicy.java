@@ -62,7 +62,7 @@ public final class WeightedFairPolicy implements SchedulingPolicy {
      * buckets: 13-16 ns at 64 vGPUs each, 20-23 ns at 4, against 20-25 ns for the scan either way).
      */
     public static final int TREE_MIN_MEMBERS = 2;
-    /** Added to a waiting bucket's scan rank, so it ranks after every eligible one. */
+    /** Taken off an eligible bucket's scan rank, so it ranks before every waiting one. */
     private static final long INELIGIBLE = 1L << 61;
     /** A tree leaf with no bucket in it (and an inner node with none below): larger than any relative key. */
     private static final long EMPTY = Long.MAX_VALUE;
@@ -82,8 +82,8 @@ public final class WeightedFairPolicy implements SchedulingPolicy {
     private final long[] recipOf = new long[GROUPS];
     private final long[] requestVt = new long[GROUPS], requestNs = new long[GROUPS], requestKey = new long[GROUPS];
     // Buckets with work, dense; a bucket's position is its leaf in the trees. The scan reads only the dense scanS (the
-    // head's start key relative to `epoch`, plus INELIGIBLE) and scanReq (requestKey - INELIGIBLE, which turns the
-    // first into the deadline key): two sequential loads per bucket and no indirection.
+    // head's start key relative to `epoch`) and scanReq (requestKey - INELIGIBLE): two sequential loads per bucket and
+    // no indirection.
     private final int[] activeGroup = new int[GROUPS], activePos = new int[GROUPS];
     private final long[] scanS = new long[GROUPS], scanReq = new long[GROUPS];
     private int activeCount;
@@ -279,12 +279,12 @@ public final class WeightedFairPolicy implements SchedulingPolicy {
             return NONE;
         }
         // A bucket is eligible when its start key is at most V's (with every index bit set); it then ranks by its
-        // deadline key, else by its start key plus INELIGIBLE: every eligible bucket before every other, eligible ones
+        // deadline key minus INELIGIBLE, else by its start key: every eligible bucket before every other, eligible ones
         // by deadline, the others by start, as the trees order them. Keys are relative to the epoch, so plain compares.
         // The mask is all ones exactly when eligible: arithmetic, not a select, which C2 may compile to a branch that
         // mispredicts on every other bucket.
         final long[] ss = scanS, rq = scanReq;
-        final long above = (((vnow << IDX_BITS) | IDX_MASK) - epoch) + INELIGIBLE + 1;
+        final long above = ((vnow << IDX_BITS) | IDX_MASK) - epoch + 1;
         // Four running minimums: with one, the minimums form a chain as long as the buckets; with four, a quarter as
         // long. Written out, the loop also stays scalar: at these lengths C2's vector loop spends more in its scalar
         // pre- and post-loops and its final reduction than it saves.
@@ -424,7 +424,7 @@ public final class WeightedFairPolicy implements SchedulingPolicy {
             rebuild(); // relative keys stay far from overflow
             return;
         }
-        scanS[activePos[g]] = key - epoch + INELIGIBLE;
+        scanS[activePos[g]] = key - epoch;
     }
 
     /** V advanced to {@code vt} with no bucket's keys changed: the waiting buckets it reached become eligible. */
@@ -482,7 +482,7 @@ public final class WeightedFairPolicy implements SchedulingPolicy {
             int g = activeGroup[a];
             long key = (start[head[g]] << IDX_BITS) | g;
             long rel = key - base;
-            scanS[a] = rel + INELIGIBLE;
+            scanS[a] = rel;
             scanReq[a] = requestKey[g] - INELIGIBLE;
             boolean eligible = rel <= IDX_MASK;
             eTree[l + a] = eligible ? rel + requestKey[g] : EMPTY;
