@@ -51,15 +51,15 @@ public final class WeightedFairPolicy implements SchedulingPolicy {
      * Up to this many buckets with work, {@link #pick()} scans them instead of keeping the trees, unless they hold
      * {@link #TREE_MIN_MEMBERS} or more vGPUs each on average. With one vGPU per bucket every turn moves the charged
      * bucket from one tree to the other and another back, four path replays with branches that go either way, while
-     * the scan has no branch at all: measured on this project's machine, 16 single-vGPU buckets cost 32-36 ns a
-     * decision with the trees and 20-23 ns with the scan, 32 buckets 48 and 35 ns. GVT-g's weights (1-16) in both
-     * latency classes make at most 32 buckets.
+     * the scan has no branch at all: with 16 single-vGPU buckets a turn costs 22.7 ns with the scan and 35.3 ns with the
+     * trees ({@code SchedWeightedBreakdownBenchmark} on the 2-core development machine under load 2-2.7). GVT-g's
+     * weights (1-16) in both latency classes make at most 32 buckets.
      */
     public static final int SCAN_MAX_BUCKETS = 32;
     /**
      * From this many vGPUs per bucket with work (on average), the trees are kept even with few buckets: a bucket's head
-     * then moves little in virtual time per turn, its leaf rarely changes tree, and a turn replays about one path (16
-     * buckets: 13-16 ns at 64 vGPUs each, 20-23 ns at 4, against 20-25 ns for the scan either way).
+     * then moves little in virtual time per turn, its leaf rarely changes tree, and a turn replays about one path. With
+     * 16 buckets of 64 vGPUs a turn costs 15.8 ns with the trees and 25.1 ns with the scan; of 4 vGPUs, 22.0 and 23.6.
      */
     public static final int TREE_MIN_MEMBERS = 2;
     /** Taken off an eligible bucket's scan rank, so it ranks before every waiting one. */
