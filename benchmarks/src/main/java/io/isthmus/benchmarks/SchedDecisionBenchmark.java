@@ -27,9 +27,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * work is in {@code charge}, and a pick-only op would time a field read. {@code LINEAR_SCAN} is the baseline: weighted stride scheduling
  * that scans every vGPU per decision, as Intel GVT-g's {@code find_busy_vgpu()} does.
  *
- * <p>Weights cycle through 1..16 (GVT-g's range), so the weighted policy has up to 16 buckets; each charge adds an
- * overrun drawn from 0-100 µs (pre-generated), so the debt paths run too. Targets: at most 25 ns/op at 1,024 vGPUs,
- * at most 2x growth from 8 to 16,384, 0 B/op (run with {@code -prof gc}).
+ * <p>Weights cycle through 1..16 (GVT-g's range), so the weighted policy has up to 16 buckets, of one vGPU each up to
+ * 16 vGPUs and of vgpus/16 above; each charge adds an overrun drawn from 0-100 µs (pre-generated), so the debt paths
+ * run too. Targets: at most 25 ns/op at every size from 1 to 16,384, 0 B/op (run with {@code -prof gc}). The sizes are
+ * powers of four; {@code -p vgpus=1,2,4,...,16384} gives the sweep in powers of two. Where the weighted policy's time
+ * goes: {@link SchedWeightedBreakdownBenchmark}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -38,7 +40,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = "-XX:+UseParallelGC")
 public class SchedDecisionBenchmark {
-    @Param({"1", "8", "64", "1024", "16384"})
+    @Param({"1", "4", "16", "64", "256", "1024", "4096", "16384"})
     int vgpus;
 
     @Param({"BEST_EFFORT", "EQUAL_SHARE", "FIXED_SHARE", "WEIGHTED", "LINEAR_SCAN"})

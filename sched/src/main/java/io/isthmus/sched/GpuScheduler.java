@@ -11,18 +11,13 @@ import org.jctools.queues.atomic.MpscAtomicArrayQueue;
 /**
  * Shares one {@link GpuEngine} among vGPUs: takes submissions from any thread, and on its own thread grants the engine
  * to one vGPU at a time for a slice chosen by its {@link SchedulingPolicy}, enforcing per-vGPU caps (maximum share)
- * and reservations (minimum share) on top.
+ * and reservations (minimum share) on top through its share limits (caps as token buckets, reservations as credit).
  *
  * <p>Per decision: new work is learned from a doorbell queue (a vGPU rings it when its queue goes from empty to not),
  * capped vGPUs whose budget has refilled are released, a reservation that has fallen behind may take the turn, else
  * the policy picks; the picked vGPU runs items until its slice is used (the last one may overrun; the policy charges
- * it). Nothing here allocates per decision or per item, with JFR off or on.
- *
- * <p>Caps are token buckets filled at cap × elapsed engine time (up to {@link #CAP_WINDOW_NANOS} × cap); a vGPU whose
- * bucket is empty is held back until it refills, and under the non-work-conserving policies its turns stay idle.
- * Reservations are credit accrued at reservation × elapsed time while the vGPU has work (up to
- * {@link #CAP_WINDOW_NANOS} × reservation); a vGPU with credit takes the next turn. Reservation and cap checks cost
- * O(vGPUs with a reservation) and O(vGPUs held back) per decision, nothing when there are none.
+ * it). A capped vGPU whose bucket is empty is held back until it refills, and under the non-work-conserving policies
+ * its turns stay idle. Nothing here allocates per decision or per item, with JFR off or on.
  *
  * <p>Lifetime: as long as its engine. Thread-safety: {@link VGpu#submit} from any thread; everything else (join,
  * leave, reweight, run) from one thread, the scheduler's.
@@ -43,10 +38,8 @@ public final class GpuScheduler {
     private final MpscAtomicArrayQueue<VGpu> doorbell;
     private SchedListener[] listeners = new SchedListener[0];
 
-    private final VGpu[] reserved, throttled;
-    private int reservedCount, throttledCount;
-    private long nextRelease = Long.MAX_VALUE;
-    private double reservedTotal;
+    private final ShareLimits limits;
+    private final int[] released;
 
     private int current = -1;
     private int backloggedCount, joinedCount;
@@ -79,8 +72,8 @@ public final class GpuScheduler {
         freeCount = n;
         // At most one doorbell is outstanding per VGpu object; left ones may still ring once (their work is returned).
         doorbell = new MpscAtomicArrayQueue<>(Math.max(16, 2 * n + 16));
-        reserved = new VGpu[n];
-        throttled = new VGpu[n];
+        limits = new ShareLimits(n);
+        released = new int[n];
     }
 
     /** @return its configuration */
@@ -116,42 +109,18 @@ public final class GpuScheduler {
             throw new ConfigurationException("the engine is full: it already has " + config.maxVGpus()
                     + " vGPUs (maxVGpus); raise maxVGpus or remove a vGPU first");
         }
-        checkReservations(vc.reservation(), 0);
+        limits.checkReservation(vc.reservation(), 0);
         int id = freeIds[--freeCount];
         VGpu g = new VGpu(id, this, queueCapacity, completion, vc);
         table[id] = g;
         long now = engine.now();
-        initShares(g, now);
+        limits.configure(id, vc, now);
         joinedCount++;
         policy.join(id, vc.weight(), vc.latency());
         for (SchedListener l : listeners) {
             l.joined(id, vc, now);
         }
         return g;
-    }
-
-    private void checkReservations(double adding, double removing) {
-        double total = reservedTotal - removing + adding;
-        if (total > 1.0 + 1e-9) {
-            throw new ConfigurationException(String.format(java.util.Locale.ROOT,
-                    "reservations would add up to %.1f %% (%.1f %% asked on top of %.1f %% already reserved); minimum"
-                            + " shares must add up to 100 %% or less: lower a reservation",
-                    total * 100, adding * 100, (reservedTotal - removing) * 100));
-        }
-    }
-
-    private void initShares(VGpu g, long now) {
-        VGpuConfig vc = g.config;
-        g.capBudget = 0;
-        g.capLast = now;
-        g.capBurst = Math.max((long) (vc.cap() * CAP_WINDOW_NANOS), 1);
-        g.resCredit = 0;
-        g.resLast = now;
-        g.resBurst = (long) (vc.reservation() * CAP_WINDOW_NANOS);
-        if (vc.reservation() > 0) {
-            reserved[reservedCount++] = g;
-            reservedTotal += vc.reservation();
-        }
     }
 
     /**
@@ -161,14 +130,13 @@ public final class GpuScheduler {
      */
     public void reconfigure(VGpu g, VGpuConfig vc) {
         checkLive(g);
-        checkReservations(vc.reservation(), g.config.reservation());
-        dropReservation(g);
+        limits.checkReservation(vc.reservation(), limits.reservation(g.id));
         int oldWeight = g.config.weight();
         boolean latencyChanged = vc.latency() != g.config.latency();
         g.config = vc;
-        initShares(g, engine.now());
+        limits.configure(g.id, vc, engine.now());
         if (latencyChanged) {
-            boolean was = g.backlogged && !g.throttled;
+            boolean was = g.backlogged && !limits.throttled(g.id);
             if (was) {
                 policy.drained(g.id);
             }
@@ -216,10 +184,7 @@ public final class GpuScheduler {
             backloggedCount--;
             policy.drained(g.id);
         }
-        if (g.throttled) {
-            unthrottleEntry(g);
-        }
-        dropReservation(g);
+        limits.remove(g.id);
         policy.leave(g.id);
         table[g.id] = null;
         freeIds[freeCount++] = g.id;
@@ -230,17 +195,6 @@ public final class GpuScheduler {
         }
         for (SchedListener l : listeners) {
             l.left(g.id, engine.now());
-        }
-    }
-
-    private void dropReservation(VGpu g) {
-        for (int i = 0; i < reservedCount; i++) {
-            if (reserved[i] == g) {
-                reserved[i] = reserved[--reservedCount];
-                reserved[reservedCount] = null;
-                reservedTotal -= g.config.reservation();
-                return;
-            }
         }
     }
 
@@ -272,10 +226,12 @@ public final class GpuScheduler {
         final GpuEngine e = engine;
         long now = e.now();
         drainDoorbell(now);
-        if (throttledCount > 0 && now - nextRelease >= 0) {
-            releaseThrottled(now);
+        for (int i = 0, n = limits.releaseDue(now, released); i < n; i++) {
+            if (table[released[i]].backlogged) {
+                policy.backlogged(released[i]);
+            }
         }
-        int v = reservedCount > 0 ? reservationPick(now) : SchedulingPolicy.NONE;
+        int v = limits.reservationPick(now);
         boolean byReservation = v >= 0;
         if (!byReservation) {
             v = policy.pick();
@@ -290,7 +246,7 @@ public final class GpuScheduler {
             de.commit();
         }
         if (v == SchedulingPolicy.NONE) {
-            e.idleUntil(Math.min(end, nextRelease));
+            e.idleUntil(Math.min(end, limits.nextRelease()));
             noteIdle(now, e.now(), SchedListener.IDLE_NO_WORK, -1);
             return;
         }
@@ -300,7 +256,7 @@ public final class GpuScheduler {
             return;
         }
         VGpu g = table[v];
-        if (!g.backlogged || g.throttled) {
+        if (!g.backlogged || limits.throttled(v)) {
             // Non-work-conserving: this vGPU's turn is its own, work or not.
             idleFor(now, granted, SchedListener.IDLE_RESERVED_TURN, v);
             policy.charge(v, granted);
@@ -345,19 +301,13 @@ public final class GpuScheduler {
         long endT = e.now();
         busyNanos += ran;
         policy.charge(v, ran);
-        if (g.config.reservation() > 0) {
-            g.resCredit -= ran;
-        }
-        if (g.config.cap() < 1.0) {
-            refillCap(g, endT);
-            g.capBudget -= ran;
-            if (g.capBudget < 0) {
-                throttle(g, endT);
-            }
+        if (limits.charge(v, ran, endT)) {
+            policy.drained(v); // throttled: held back until its bucket refills
         }
         if (empty) {
             g.backlogged = false;
             backloggedCount--;
+            limits.workDrained(v);
             policy.drained(v);
             if (g.leaving) {
                 remove(g);
@@ -405,78 +355,12 @@ public final class GpuScheduler {
             if (!g.backlogged) {
                 g.backlogged = true;
                 backloggedCount++;
-                g.resLast = now;
-                if (!g.throttled) {
+                limits.workArrived(g.id, now);
+                if (!limits.throttled(g.id)) {
                     policy.backlogged(g.id);
                 }
             }
         }
-    }
-
-    private int reservationPick(long now) {
-        VGpu best = null;
-        long bestCredit = 0;
-        for (int i = 0; i < reservedCount; i++) {
-            VGpu g = reserved[i];
-            if (g.backlogged) {
-                long c = Math.min(g.resBurst, g.resCredit + (long) ((now - g.resLast) * g.config.reservation()));
-                g.resCredit = c;
-                if (!g.throttled && c > bestCredit) {
-                    best = g;
-                    bestCredit = c;
-                }
-            } else if (g.resCredit > 0) {
-                g.resCredit = 0; // no banking while idle: a reservation is a share of the time it has work
-            }
-            g.resLast = now;
-        }
-        return best == null ? SchedulingPolicy.NONE : best.id;
-    }
-
-    private void refillCap(VGpu g, long now) {
-        g.capBudget = Math.min(g.capBurst, g.capBudget + (long) ((now - g.capLast) * g.config.cap()));
-        g.capLast = now;
-    }
-
-    private void throttle(VGpu g, long now) {
-        g.throttled = true;
-        g.releaseAt = now + (long) Math.ceil(-g.capBudget / g.config.cap());
-        throttled[throttledCount++] = g;
-        nextRelease = Math.min(nextRelease, g.releaseAt);
-        if (g.backlogged) {
-            policy.drained(g.id);
-        }
-    }
-
-    private void releaseThrottled(long now) {
-        long next = Long.MAX_VALUE;
-        for (int i = 0; i < throttledCount; ) {
-            VGpu g = throttled[i];
-            if (now - g.releaseAt >= 0) {
-                throttled[i] = throttled[--throttledCount];
-                throttled[throttledCount] = null;
-                g.throttled = false;
-                refillCap(g, now);
-                if (g.backlogged) {
-                    policy.backlogged(g.id);
-                }
-            } else {
-                next = Math.min(next, g.releaseAt);
-                i++;
-            }
-        }
-        nextRelease = next;
-    }
-
-    private void unthrottleEntry(VGpu g) {
-        for (int i = 0; i < throttledCount; i++) {
-            if (throttled[i] == g) {
-                throttled[i] = throttled[--throttledCount];
-                throttled[throttledCount] = null;
-                break;
-            }
-        }
-        g.throttled = false;
     }
 
     /** @return the vGPU with id {@code id}, or null */

@@ -35,11 +35,9 @@ public final class VGpu {
     private volatile int pending;
     volatile boolean closed;
 
-    // Scheduler-thread state.
+    // Scheduler-thread state (its caps and reservation live in the scheduler's ShareLimits).
     VGpuConfig config;
-    boolean backlogged, throttled, leaving, gone;
-    long capBudget, capBurst, capLast, releaseAt;
-    long resCredit, resBurst, resLast;
+    boolean backlogged, leaving, gone;
 
     VGpu(int id, GpuScheduler scheduler, int queueCapacity, Completion completion, VGpuConfig config) {
         this.id = id;

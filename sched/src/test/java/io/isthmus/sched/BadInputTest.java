@@ -89,6 +89,20 @@ class BadInputTest {
             {"simulate", "--policy", "weighted", "--vgpus", "2", "--weights", "1,2,3"},
             {"simulate", "--policy", "equal-share", "--slice", "0ms"},
             {"simulate", "--policy", "weighted", "--vgpus", "3", "--reservations", "0=60%,1=50%"},
+            // Refused by picocli's converters, before the command runs.
+            {"simulate", "--policy", "weighted", "--duration", "5x"},
+            {"simulate", "--policy", "weighted", "--duration", "NaNs"},
+            {"simulate", "--policy", "weighted", "--vgpus", "abc"},
+            {"simulate", "--policy", "weighted", "--weights", "1,a"},
+            {"simulate", "--policy", "weighted", "--caps", "0=abc"},
+            {"simulate", "--policy", "weighted", "--caps", "x=30%"},
+            {"simulate", "--policy", "weighted", "--arrive", "1-2s"},
+            {"simulate", "--policy", "weighted", "--load", "-1"},
+            {"simulate", "--policy", "weighted", "--work", "gauss:1ms"},
+            {"simulate", "--policy", "weighted", "--unknown-option"},
+            // Refused by the command: the index is only known to be out of range once --vgpus is.
+            {"simulate", "--policy", "weighted", "--vgpus", "2", "--interactive", "2"},
+            {"simulate", "--policy", "weighted", "--vgpus", "2", "--leave", "5@1s"},
         }) {
             StringWriter out = new StringWriter(), err = new StringWriter();
             int rc = SchedMain.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));

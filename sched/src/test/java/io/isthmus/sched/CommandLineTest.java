@@ -36,6 +36,24 @@ class CommandLineTest {
     }
 
     @Example
+    void durationsTakeMinutesAndHours() throws Exception {
+        Path dir = Files.createTempDirectory("sched-cli");
+        for (String[] d : new String[][] {{"2m", "2.00m"}, {"1h", "1.00h"}}) {
+            StringWriter out = new StringWriter(), err = new StringWriter();
+            // One vGPU of 25 ms items: an hour of virtual time is 144,000 items, well under a second.
+            int rc = SchedMain.execute(new String[] {"simulate", "--policy", "best-effort", "--vgpus", "1", "--work",
+                "fixed:25ms", "--duration", d[0], "--window", "1m", "--caps", "0=50%", "--arrive", "0@1s",
+                "--interactive", "0", "--csv", dir.resolve("s.csv").toString(), "--png",
+                dir.resolve("s.png").toString(), "--no-progress"}, new PrintWriter(out, true), new PrintWriter(err, true));
+            assertEquals(0, rc, err.toString());
+            assertTrue(out.toString().contains(d[1] + " of virtual time"), out.toString());
+            // Capped at 50 % and joining 1 s late: the share is half of the time present, whatever the duration.
+            String row = out.toString().lines().filter(l -> l.startsWith("0 ")).findFirst().orElseThrow();
+            assertTrue(row.matches("0 +1 +50% +- +- +(49|50)\\.\\d\\d +(49|50)\\.\\d\\d .*"), row);
+        }
+    }
+
+    @Example
     void helpWorks() {
         StringWriter out = new StringWriter();
         assertEquals(0, SchedMain.execute(new String[] {"--help"}, new PrintWriter(out, true), new PrintWriter(out)));

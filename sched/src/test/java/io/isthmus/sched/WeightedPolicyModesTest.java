@@ -9,17 +9,18 @@ import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 
 /**
- * The weighted policy scans its buckets when few have work and keeps two heaps when many do. The other properties run
- * with at most eight vGPUs, so mostly through the scan; this one drives a scanning and a heap-keeping policy through the
- * same random turns, joins, leaves, reweights and drains, with up to 32 buckets, and requires the same decision and
- * grant every turn, so the heap way inherits every guarantee shown for the scan.
+ * The weighted policy scans its buckets when few have work and keeps two tournament trees when many do (or when they
+ * hold several vGPUs each). The other properties run with at most eight vGPUs, so mostly through the scan; this one
+ * drives a scanning and a tree-keeping policy through the same random turns, joins, leaves, reweights and drains, with
+ * up to 32 buckets, and requires the same decision and grant every turn, so the tree way inherits every guarantee shown
+ * for the scan.
  */
 class WeightedPolicyModesTest {
     @Property(tries = 40)
     void heapsPickExactlyWhatTheScanPicks(@ForAll long seed, @ForAll @IntRange(min = 2, max = 64) int vgpus) {
         SchedulerConfig config = SchedulerConfig.of(Policy.WEIGHTED, vgpus);
         WeightedFairPolicy scan = new WeightedFairPolicy(config, Integer.MAX_VALUE);
-        WeightedFairPolicy heap = new WeightedFairPolicy(config, 0);
+        WeightedFairPolicy heap = new WeightedFairPolicy(config, 0); // trees always
         SplittableRandom r = new SplittableRandom(seed);
         boolean[] joined = new boolean[vgpus];
         boolean[] queued = new boolean[vgpus];

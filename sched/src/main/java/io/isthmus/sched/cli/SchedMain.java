@@ -6,8 +6,9 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * {@code isthmus sched}: simulate the GPU time-slice scheduler. Bad input ends with a one-line error (what, where, how
- * to fix) and exit status 2; a stack trace only with {@code -d/--verbose}.
+ * {@code isthmus sched}: simulate the GPU time-slice scheduler. Bad input, an option value picocli's converters refuse
+ * included, ends with a one-line error (what, where, how to fix) and exit status 2; a stack trace only with
+ * {@code -d/--verbose}.
  */
 @Command(name = "isthmus sched", mixinStandardHelpOptions = true, version = "isthmus sched 0.1",
         description = "Share one GPU engine's time among vGPUs by policy, on a simulated engine.",
@@ -26,6 +27,13 @@ public final class SchedMain implements Runnable {
         CommandLine cl = new CommandLine(new SchedMain());
         cl.setOut(out);
         cl.setErr(err);
+        // picocli's default prints the whole usage after a bad option value; one line naming it is enough.
+        cl.setParameterExceptionHandler((ex, args2) -> {
+            CommandLine cmd = ex.getCommandLine();
+            cmd.getErr().println("isthmus sched: " + ex.getMessage().strip().replace('\n', ' ') + " (see '"
+                    + cmd.getCommandSpec().qualifiedName() + " --help')");
+            return 2;
+        });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             boolean verbose = parsed.hasMatchedOption("--verbose");
             if (ex instanceof ConfigurationException) {

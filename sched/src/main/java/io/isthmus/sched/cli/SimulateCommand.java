@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -30,6 +31,7 @@ import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.UseDefaultConverter;
 
 /** {@code isthmus sched simulate}: one deterministic run; prints a table, writes a CSV and a PNG of shares over time. */
 @Command(name = "simulate", mixinStandardHelpOptions = true, sortOptions = false,
@@ -39,20 +41,21 @@ final class SimulateCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = {"-p", "--policy"}, required = true, paramLabel = "POLICY",
+    @Option(names = {"-p", "--policy"}, required = true, paramLabel = "POLICY", converter = OptionConverters.PolicyName.class,
             description = "best-effort, equal-share, fixed-share or weighted")
-    String policy;
+    Policy policy;
 
     @Option(names = {"-n", "--vgpus"}, defaultValue = "4", description = "vGPUs (default ${DEFAULT-VALUE})")
     int vgpus;
 
-    @Option(names = {"-w", "--weights"}, defaultValue = "1", paramLabel = "W[,W...]",
-            description = "weights, 1 to 256: one for all, or one per vGPU (default ${DEFAULT-VALUE})")
-    String weights;
+    @Option(names = {"-w", "--weights"}, defaultValue = "1", split = ",", paramLabel = "W",
+            description = "weights, 1 to 256: one for all, or one per vGPU, comma-separated (default ${DEFAULT-VALUE})")
+    int[] weights;
 
     @Option(names = {"-s", "--slice"}, defaultValue = "adaptive", paramLabel = "SLICE",
+            converter = OptionConverters.Slice.class,
             description = "time slice, 1ms to 30ms, or 'adaptive' (follows --frequency) (default ${DEFAULT-VALUE})")
-    String slice;
+    long slice;
 
     @Option(names = "--frequency", defaultValue = "0", paramLabel = "HZ",
             description = "adaptive scheduling frequency, 63 to 960 Hz; 0: 480 Hz up to 8 vGPUs, 960 Hz above")
@@ -66,49 +69,52 @@ final class SimulateCommand implements Callable<Integer> {
             description = "vGPUs per GPU; fixed share gives each 1/N (default: 16, or --vgpus if more)")
     int maxVGpus;
 
-    @Option(names = "--caps", defaultValue = "", paramLabel = "I=PCT[,...]",
+    @Option(names = "--caps", split = ",", paramLabel = "I=PCT",
+            converter = {UseDefaultConverter.class, OptionConverters.Share.class},
             description = "maximum shares, e.g. 0=30%%,2=50%%")
-    String caps;
+    Map<Integer, Double> caps = new LinkedHashMap<>();
 
-    @Option(names = "--reservations", defaultValue = "", paramLabel = "I=PCT[,...]",
+    @Option(names = "--reservations", split = ",", paramLabel = "I=PCT",
+            converter = {UseDefaultConverter.class, OptionConverters.Share.class},
             description = "minimum shares, e.g. 1=25%%")
-    String reservations;
+    Map<Integer, Double> reservations = new LinkedHashMap<>();
 
-    @Option(names = "--interactive", defaultValue = "", paramLabel = "I[,...]",
-            description = "vGPUs in the interactive latency class")
-    String interactive;
+    @Option(names = "--interactive", split = ",", paramLabel = "I",
+            description = "vGPUs in the interactive latency class, comma-separated")
+    List<Integer> interactive = new ArrayList<>();
 
-    @Option(names = "--work", defaultValue = "exp:500us", paramLabel = "DIST",
+    @Option(names = "--work", defaultValue = "exp:500us", paramLabel = "DIST", converter = OptionConverters.Work.class,
             description = "work-item durations: fixed:T, exp:MEAN or pareto:MEAN[:SHAPE] (default ${DEFAULT-VALUE})")
-    String work;
+    Durations work;
 
-    @Option(names = "--load", defaultValue = "backlogged", paramLabel = "LOAD",
+    @Option(names = "--load", defaultValue = "backlogged", paramLabel = "LOAD", converter = OptionConverters.Load.class,
             description = "per-vGPU offered load: 'backlogged' (always has work) or a fraction of the engine, e.g."
                     + " 0.3 (Poisson arrivals) (default ${DEFAULT-VALUE})")
-    String load;
+    double load;
 
     @Option(names = "--idle", defaultValue = "0", paramLabel = "K", description = "the last K vGPUs never submit work")
     int idle;
 
-    @Option(names = "--arrive", defaultValue = "", paramLabel = "I@T[,...]",
+    @Option(names = "--arrive", split = ",", paramLabel = "I@T", converter = OptionConverters.At.class,
             description = "vGPU I joins at time T instead of 0, e.g. 3@2s")
-    String arrive;
+    List<OptionConverters.IndexAt> arrive = new ArrayList<>();
 
-    @Option(names = "--leave", defaultValue = "", paramLabel = "I@T[,...]",
+    @Option(names = "--leave", split = ",", paramLabel = "I@T", converter = OptionConverters.At.class,
             description = "vGPU I leaves at time T (its queued work drains), e.g. 1@6s")
-    String leave;
+    List<OptionConverters.IndexAt> leave = new ArrayList<>();
 
-    @Option(names = "--switch-cost", defaultValue = "25us", paramLabel = "T",
+    @Option(names = "--switch-cost", defaultValue = "25us", paramLabel = "T", converter = OptionConverters.Time.class,
             description = "context-switch cost (default ${DEFAULT-VALUE})")
-    String switchCost;
+    long switchCost;
 
     @Option(names = {"-t", "--duration"}, defaultValue = "10s", paramLabel = "T",
-            description = "virtual time to simulate (default ${DEFAULT-VALUE})")
-    String duration;
+            converter = OptionConverters.Time.class,
+            description = "virtual time to simulate: ns, us, ms, s, m or h, e.g. 10s, 2m, 1h (default ${DEFAULT-VALUE})")
+    long duration;
 
-    @Option(names = "--window", defaultValue = "100ms", paramLabel = "T",
+    @Option(names = "--window", defaultValue = "100ms", paramLabel = "T", converter = OptionConverters.Time.class,
             description = "window for shares over time and Jain's index (default ${DEFAULT-VALUE})")
-    String window;
+    long window;
 
     @Option(names = "--seed", defaultValue = "1", description = "random seed (default ${DEFAULT-VALUE})")
     long seed;
@@ -130,7 +136,7 @@ final class SimulateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Policy p = Policy.parse(policy);
+        Policy p = policy;
         if (vgpus < 1 || vgpus > SchedulerConfig.MAX_VGPUS) {
             throw new ConfigurationException("--vgpus " + vgpus + " is out of range; use 1 to " + SchedulerConfig.MAX_VGPUS);
         }
@@ -142,36 +148,35 @@ final class SimulateCommand implements Callable<Integer> {
             throw new ConfigurationException("--vgpus " + vgpus + " is more than --max-vgpus " + max
                     + "; fixed share gives each of at most max-vgpus vGPUs 1/max-vgpus: raise --max-vgpus");
         }
-        SchedulerConfig sc = new SchedulerConfig(p, sliceOption(), frequency, averagingFactor, max);
-        int[] w = parseWeights();
-        Map<Integer, Double> capMap = parseShares("--caps", caps);
-        Map<Integer, Double> resMap = parseShares("--reservations", reservations);
-        Map<Integer, Long> arriveMap = parseTimes("--arrive", arrive);
-        Map<Integer, Long> leaveMap = parseTimes("--leave", leave);
-        List<Integer> inter = parseIndices("--interactive", interactive);
+        SchedulerConfig sc = new SchedulerConfig(p, slice, frequency, averagingFactor, max);
+        int[] w = weightsPerVGpu();
+        Map<Integer, Double> capMap = indexed("--caps", caps);
+        Map<Integer, Double> resMap = indexed("--reservations", reservations);
+        Map<Integer, Long> arriveMap = times("--arrive", arrive);
+        Map<Integer, Long> leaveMap = times("--leave", leave);
+        for (int i : interactive) {
+            index("--interactive", i);
+        }
         double totalRes = resMap.values().stream().mapToDouble(Double::doubleValue).sum();
         if (totalRes > 1.0 + 1e-9) {
             throw new ConfigurationException(String.format(Locale.ROOT, "--reservations add up to %.1f %%; minimum"
                     + " shares must add up to 100 %% or less", totalRes * 100));
         }
-        Durations dist = Durations.parse(work);
-        double offered = parseLoad();
-        long dur = positive("--duration", TimeSpec.parseNanos(duration));
-        long win = positive("--window", TimeSpec.parseNanos(window));
-        long sw = TimeSpec.parseNanos(switchCost);
+        long dur = positive("--duration", duration);
+        long win = positive("--window", window);
 
-        Simulation sim = new Simulation(sc, sw, seed, win);
+        Simulation sim = new Simulation(sc, switchCost, seed, win);
         String[] labels = new String[vgpus];
         for (int i = 0; i < vgpus; i++) {
             VGpuConfig vc;
             try {
                 vc = new VGpuConfig(w[i], capMap.getOrDefault(i, 1.0), resMap.getOrDefault(i, 0.0),
-                        inter.contains(i) ? LatencyClass.INTERACTIVE : LatencyClass.NORMAL);
+                        interactive.contains(i) ? LatencyClass.INTERACTIVE : LatencyClass.NORMAL);
             } catch (ConfigurationException e) {
                 throw new ConfigurationException("vGPU " + i + ": " + e.getMessage());
             }
             boolean isIdle = i >= vgpus - idle;
-            VGpuSpec s = new VGpuSpec(vc, dist, isIdle ? 0 : offered, arriveMap.getOrDefault(i, 0L),
+            VGpuSpec s = new VGpuSpec(vc, work, isIdle ? 0 : load, arriveMap.getOrDefault(i, 0L),
                     leaveMap.getOrDefault(i, Long.MAX_VALUE), LeaveMode.DRAIN);
             sim.add(s);
             labels[i] = "vGPU " + i + " (w" + vc.weight() + (isIdle ? ", idle" : "") + ")";
@@ -200,18 +205,6 @@ final class SimulateCommand implements Callable<Integer> {
         return 0;
     }
 
-    private long sliceOption() {
-        if (slice.equalsIgnoreCase("adaptive")) {
-            return SchedulerConfig.ADAPTIVE;
-        }
-        long s = TimeSpec.parseNanos(slice);
-        if (s <= 0) {
-            throw new ConfigurationException("--slice " + slice + " is zero or negative; a slice must be 1ms to 30ms,"
-                    + " or 'adaptive'");
-        }
-        return s;
-    }
-
     private static long positive(String option, long nanos) {
         if (nanos <= 0) {
             throw new ConfigurationException(option + " must be longer than zero, e.g. 10s");
@@ -219,37 +212,14 @@ final class SimulateCommand implements Callable<Integer> {
         return nanos;
     }
 
-    private double parseLoad() {
-        if (load.equalsIgnoreCase("backlogged")) {
-            return VGpuSpec.BACKLOGGED;
-        }
-        try {
-            double l = Double.parseDouble(load);
-            if (l > 0 && l <= 10) {
-                return l;
-            }
-        } catch (NumberFormatException e) {
-            // fall through to the message
-        }
-        throw new ConfigurationException("--load '" + load + "' is not understood; use 'backlogged' or a fraction of"
-                + " the engine above 0, e.g. 0.3");
-    }
-
-    private int[] parseWeights() {
-        String[] parts = weights.split(",");
-        if (parts.length != 1 && parts.length != vgpus) {
-            throw new ConfigurationException("--weights has " + parts.length + " values for " + vgpus
+    private int[] weightsPerVGpu() {
+        if (weights.length != 1 && weights.length != vgpus) {
+            throw new ConfigurationException("--weights has " + weights.length + " values for " + vgpus
                     + " vGPUs; give one weight for all or one per vGPU");
         }
         int[] w = new int[vgpus];
         for (int i = 0; i < vgpus; i++) {
-            String t = parts[parts.length == 1 ? 0 : i].trim();
-            try {
-                w[i] = Integer.parseInt(t);
-            } catch (NumberFormatException e) {
-                throw new ConfigurationException("--weights: '" + t + "' is not a whole number; weights are 1 to "
-                        + VGpuConfig.MAX_WEIGHT);
-            }
+            w[i] = weights[weights.length == 1 ? 0 : i];
             if (w[i] <= 0 || w[i] > VGpuConfig.MAX_WEIGHT) {
                 throw new ConfigurationException("--weights: vGPU " + i + " has weight " + w[i] + "; weights must be"
                         + " 1 to " + VGpuConfig.MAX_WEIGHT);
@@ -258,63 +228,26 @@ final class SimulateCommand implements Callable<Integer> {
         return w;
     }
 
-    private Map<Integer, Double> parseShares(String option, String text) {
-        Map<Integer, Double> m = new HashMap<>();
-        for (String item : items(text)) {
-            String[] kv = item.split("=");
-            try {
-                int i = index(option, kv[0]);
-                String v = kv[1].trim();
-                double f = v.endsWith("%") ? Double.parseDouble(v.substring(0, v.length() - 1)) / 100
-                        : Double.parseDouble(v);
-                m.put(i, f);
-            } catch (ArrayIndexOutOfBoundsException | NumberFormatException e) {
-                throw new ConfigurationException(option + ": '" + item + "' is not INDEX=PERCENT, e.g. 0=30%");
-            }
+    private <T> Map<Integer, T> indexed(String option, Map<Integer, T> byIndex) {
+        for (int i : byIndex.keySet()) {
+            index(option, i);
         }
-        return m;
+        return byIndex;
     }
 
-    private Map<Integer, Long> parseTimes(String option, String text) {
+    private Map<Integer, Long> times(String option, List<OptionConverters.IndexAt> list) {
         Map<Integer, Long> m = new HashMap<>();
-        for (String item : items(text)) {
-            String[] kv = item.split("@");
-            if (kv.length != 2) {
-                throw new ConfigurationException(option + ": '" + item + "' is not INDEX@TIME, e.g. 3@2s");
-            }
-            m.put(index(option, kv[0]), TimeSpec.parseNanos(kv[1]));
+        for (OptionConverters.IndexAt at : list) {
+            m.put(index(option, at.index()), at.nanos());
         }
         return m;
     }
 
-    private List<Integer> parseIndices(String option, String text) {
-        List<Integer> l = new ArrayList<>();
-        for (String item : items(text)) {
-            l.add(index(option, item));
+    private int index(String option, int i) {
+        if (i < 0 || i >= vgpus) {
+            throw new ConfigurationException(option + ": vGPU index " + i + " is not 0 to " + (vgpus - 1));
         }
-        return l;
-    }
-
-    private int index(String option, String text) {
-        try {
-            int i = Integer.parseInt(text.trim());
-            if (i >= 0 && i < vgpus) {
-                return i;
-            }
-        } catch (NumberFormatException e) {
-            // fall through to the message
-        }
-        throw new ConfigurationException(option + ": vGPU index '" + text.trim() + "' is not 0 to " + (vgpus - 1));
-    }
-
-    private static List<String> items(String text) {
-        List<String> l = new ArrayList<>();
-        for (String s : text.split(",")) {
-            if (!s.isBlank()) {
-                l.add(s.trim());
-            }
-        }
-        return l;
+        return i;
     }
 
     private double target(Policy p, SchedulerConfig sc, int[] w, int i) {
@@ -345,8 +278,8 @@ final class SimulateCommand implements Callable<Integer> {
                 TimeSpec.format(dur), wallS);
         out.printf("%-5s %6s %6s %6s %8s %8s %8s %10s %10s %10s %8s %9s%n", "vGPU", "weight", "cap", "resv",
                 "target%", "share%", "busy%", "wait p50", "wait p99", "wait max", "slices", "items");
-        boolean caveat = load.equalsIgnoreCase("backlogged") && caps.isBlank() && reservations.isBlank()
-                && arrive.isBlank() && leave.isBlank();
+        boolean caveat = load == VGpuSpec.BACKLOGGED && caps.isEmpty() && reservations.isEmpty() && arrive.isEmpty()
+                && leave.isEmpty();
         for (int i = 0; i < vgpus; i++) {
             int v = ids[i];
             if (v < 0) {

@@ -34,11 +34,6 @@ public final class LinearScanPolicy implements SchedulingPolicy {
     }
 
     @Override
-    public boolean workConserving() {
-        return true;
-    }
-
-    @Override
     public void join(int v, int weight, LatencyClass latency) {
         joined[v] = true;
         stride[v] = (1L << 32) / weight;

@@ -52,11 +52,6 @@ public final class RoundRobinPolicy implements SchedulingPolicy {
         return capacity;
     }
 
-    @Override
-    public boolean workConserving() {
-        return mode.workConserving();
-    }
-
     /** @return the slice a vGPU without debt gets now */
     public long baseSlice() {
         return baseSlice;

@@ -1,6 +1,7 @@
 package io.isthmus.sched.policy;
 
 import io.isthmus.sched.LatencyClass;
+import io.isthmus.sched.Policy;
 
 /**
  * Decides which vGPU gets the engine next and for how long. vGPUs are dense ids {@code 0 .. capacity()-1}.
@@ -8,6 +9,9 @@ import io.isthmus.sched.LatencyClass;
  * <p>The protocol per turn: {@link #pick()}, then {@link #grant(int)} for the vGPU picked, then {@link #charge(int, long)}
  * with the engine time it actually used (which exceeds the grant when its last item overran). {@link #backlogged} and
  * {@link #drained} report a vGPU gaining or losing work. Decisions allocate nothing.
+ *
+ * <p>Whether a policy is work-conserving is a property of the {@link Policy} a configuration names, stated once there;
+ * an implementation only has to behave so.
  *
  * <p>Thread-safety: none; one thread (the scheduler's) drives a policy.
  */
@@ -19,9 +23,6 @@ public interface SchedulingPolicy {
 
     /** @return the number of vGPU ids this policy has room for */
     int capacity();
-
-    /** @return whether another vGPU gets the engine when the one whose turn it is has no work */
-    boolean workConserving();
 
     /** vGPU {@code v} joins, without work. */
     void join(int v, int weight, LatencyClass latency);
@@ -39,8 +40,8 @@ public interface SchedulingPolicy {
     void drained(int v);
 
     /**
-     * @return the next vGPU to run; for non-work-conserving policies possibly one without work (its turn then stays
-     *     idle), {@link #IDLE_SLOT} or {@link #NONE}
+     * @return the next vGPU to run; under a policy that is not work-conserving ({@link Policy#workConserving()})
+     *     possibly one without work (its turn then stays idle), {@link #IDLE_SLOT} or {@link #NONE}
      */
     int pick();
 
