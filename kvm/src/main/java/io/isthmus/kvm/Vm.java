@@ -42,6 +42,9 @@ public final class Vm implements AutoCloseable {
     private final int mmapSize;
     private final List<Vcpu> vcpus = new ArrayList<>();
     private final Map<Integer, MemorySlot> slots = new TreeMap<>();
+    /** The guest memories whose regions are slots of this VM (they refuse to close before it). Guarded by this. */
+    private final java.util.Set<GuestMemory> mapped = java.util.Collections.newSetFromMap(
+            new java.util.IdentityHashMap<>());
     private boolean closed;
 
     private Vm(Kvm kvm, Fd fd, int mmapSize) {
@@ -109,11 +112,24 @@ public final class Vm implements AutoCloseable {
             // Reserve the number so that a concurrent add picks another.
             slots.put(slot, new MemorySlot(slot, flags, region.start(), region.size(), region.host()));
         }
+        GuestMemory owner = region.owner();
+        if (owner != null) {
+            owner.mappedBy(this);
+        }
         try {
-            return setMemorySlot(slot, flags, region.start(), region.host());
+            MemorySlot s = setMemorySlot(slot, flags, region.start(), region.host());
+            if (owner != null) {
+                synchronized (this) {
+                    mapped.add(owner);
+                }
+            }
+            return s;
         } catch (RuntimeException e) {
             synchronized (this) {
                 slots.remove(slot);
+                if (owner != null && !mapped.contains(owner)) {
+                    owner.unmappedBy(this);
+                }
             }
             throw e;
         }
@@ -416,6 +432,15 @@ public final class Vm implements AutoCloseable {
             }
         }
         fd.close();
+        // The kernel dropped the slots with the descriptor: their memory may be freed now.
+        List<GuestMemory> owners;
+        synchronized (this) {
+            owners = new ArrayList<>(mapped);
+            mapped.clear();
+        }
+        for (GuestMemory m : owners) {
+            m.unmappedBy(this);
+        }
         if (first != null) {
             throw first;
         }
