@@ -9,5 +9,6 @@ module io.isthmus.vmm {
     exports io.isthmus.vmm.config;
     exports io.isthmus.vmm.device;
     exports io.isthmus.vmm.machine;
+    exports io.isthmus.vmm.pci;
     exports io.isthmus.vmm.qmp;
 }

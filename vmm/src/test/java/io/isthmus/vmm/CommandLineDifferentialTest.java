@@ -35,7 +35,7 @@ class CommandLineDifferentialTest {
             "-smp abc", "-smp 300", "-smp 2,foo=1", "-M pc2", "-machine microvm,foo=bar", "-M microvm,rtc=maybe",
             "-qmp bogus", "-qmp unix:/tmp/isthmus-x.sock,server=on,wait=maybe", "-name", "-name foo,bar=1",
             "-initrd x", "-append x", "-display gtk2", "-display none,foo", "-D", "-monitor foo",
-            "-M microvm,accel=kvm -accel kvm", "-kernel",
+            "-M microvm,accel=kvm -accel kvm", "-kernel", "-M microvm,pcie=maybe",
     })
     void sameErrorAsQemu(String line) {
         compare(line);

@@ -10,7 +10,7 @@ import java.util.List;
  * The ACPI tables of the microvm machine, byte for byte as QEMU 7.2 builds them for {@code -M microvm} (its
  * {@code hw/i386/acpi-microvm.c}) and as its firmware (qboot) lays them out in guest memory: a DSDT describing the
  * fw_cfg device, COM1, the Generic Event Device with its power button, and each virtio-mmio transport that has a
- * device; a hardware-reduced FADT (revision 5) whose sleep and reset registers are the GED's; a MADT with one local
+ * device (and with {@code pcie=on} the PCI Express host bridge, {@link PcieHostAml}); a hardware-reduced FADT (revision 5) whose sleep and reset registers are the GED's; a MADT with one local
  * APIC per vCPU, the two IOAPICs (GSI 0-23 at 0xfec00000 and 24-47 at 0xfec10000) and the LINT1 NMI; an XSDT; and a
  * revision-2 RSDP in the BIOS area, where a kernel scanning for it finds it.
  *
@@ -46,7 +46,15 @@ public record AcpiTables(byte[] blob, long blobBase, byte[] rsdp) {
 
     /** The tables for {@code cpus} vCPUs and the virtio transports in use, in the order the DSDT lists them. */
     public static AcpiTables build(int cpus, List<VirtioTransport> virtio) {
-        byte[] dsdt = dsdt(virtio);
+        return build(cpus, virtio, null);
+    }
+
+    /**
+     * As {@link #build(int, List)}, with {@code -M microvm,pcie=on}'s PCI Express host bridge in the DSDT after the
+     * virtio transports ({@code pcie} null: none).
+     */
+    public static AcpiTables build(int cpus, List<VirtioTransport> virtio, PcieHostAml pcie) {
+        byte[] dsdt = dsdt(virtio, pcie);
         byte[] apic = madt(cpus);
         int facpSize = 0x10c, xsdtSize = 36 + 8 * 2;
         int size = dsdt.length + facpSize + apic.length + xsdtSize;
@@ -60,7 +68,7 @@ public record AcpiTables(byte[] blob, long blobBase, byte[] rsdp) {
     }
 
     /** The DSDT: QEMU's devices under {@code \_SB}, then {@code \_S5}. */
-    static byte[] dsdt(List<VirtioTransport> virtio) {
+    static byte[] dsdt(List<VirtioTransport> virtio, PcieHostAml pcie) {
         List<byte[]> sb = new ArrayList<>();
         sb.add(Aml.device("FWCF",
                 Aml.name("_HID", Aml.string("QEMU0002")),
@@ -92,6 +100,9 @@ public record AcpiTables(byte[] blob, long blobBase, byte[] rsdp) {
                     Aml.name("_CCA", Aml.integer(1)),
                     Aml.name("_CRS", Aml.resourceTemplate(Aml.memory32Fixed(t.base(), 0x200),
                             Aml.interrupt(false, t.gsi())))));
+        }
+        if (pcie != null) {
+            sb.add(pcie.device());
         }
         byte[] body = Aml.concat(Aml.scope("_SB", sb.toArray(byte[][]::new)),
                 Aml.scope("\\", Aml.name("_S5", Aml.packageOf(5, 0, 0, 0))));

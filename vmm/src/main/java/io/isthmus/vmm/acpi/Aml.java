@@ -182,6 +182,148 @@ public final class Aml {
         return pkg(PACKAGE, new byte[] {(byte) values.length}, concat(items));
     }
 
+    // ---- the terms of a PCI Express host bridge (QEMU's acpi_dsdt_add_gpex) ----
+
+    private static final byte VAR_PACKAGE = 0x13, RETURN = (byte) 0xa4, ELSE = (byte) 0xa1, LNOT = (byte) 0x92;
+    private static final byte OR = 0x7d, CREATE_DWORD_FIELD = (byte) 0x8a, ARG0 = 0x68;
+
+    /** A reference to a named object (a four-character name segment), e.g. a link device in a {@code _PRT}. */
+    public static byte[] nameRef(String name) {
+        return nameSeg(name);
+    }
+
+    /** {@code Package(n) { terms }} with each element already encoded. */
+    public static byte[] packageOfTerms(byte[]... elements) {
+        return pkg(PACKAGE, new byte[] {(byte) elements.length}, concat(elements));
+    }
+
+    /**
+     * {@code VarPackage(n) { terms }}: a package whose element count is an integer term, as QEMU's
+     * {@code aml_varpackage} writes the 128-entry {@code _PRT}.
+     */
+    public static byte[] varPackage(byte[]... elements) {
+        return pkg(VAR_PACKAGE, integer(elements.length), concat(elements));
+    }
+
+    /** {@code Unicode("text")}: a buffer of the UTF-16LE text and a terminating zero character. */
+    public static byte[] unicode(String s) {
+        byte[] utf16 = s.getBytes(StandardCharsets.UTF_16LE);
+        return buffer(java.util.Arrays.copyOf(utf16, utf16.length + 2));
+    }
+
+    /** {@code Buffer(n) { bytes }}. */
+    public static byte[] buffer(byte... data) {
+        return pkg(BUFFER, integer(data.length), data);
+    }
+
+    /** {@code ToUUID("...")}: the 16-byte buffer, the first three fields little-endian as ACPI's macro stores them. */
+    public static byte[] toUuid(String uuid) {
+        String h = uuid.replace("-", "");
+        if (h.length() != 32) {
+            throw new IllegalArgumentException("not a UUID: " + uuid);
+        }
+        byte[] b = new byte[16];
+        int[] order = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+        for (int i = 0; i < 16; i++) {
+            b[i] = (byte) Integer.parseInt(h.substring(2 * order[i], 2 * order[i] + 2), 16);
+        }
+        return buffer(b);
+    }
+
+    /** {@code ArgN}, a method's argument {@code n} (0-6). */
+    public static byte[] arg(int n) {
+        return new byte[] {(byte) (ARG0 + n)};
+    }
+
+    /** {@code Return(value)}. */
+    public static byte[] returnOf(byte[] value) {
+        return concat(new byte[] {RETURN}, value);
+    }
+
+    /** {@code If (predicate) { body }}. */
+    public static byte[] ifThen(byte[] predicate, byte[]... body) {
+        return pkg(IF, predicate, concat(body));
+    }
+
+    /** {@code Else { body }}, following an {@link #ifThen}. */
+    public static byte[] elseDo(byte[]... body) {
+        return pkg(ELSE, new byte[0], concat(body));
+    }
+
+    /** {@code LEqual(a, b)}. */
+    public static byte[] lEqual(byte[] a, byte[] b) {
+        return concat(new byte[] {LEQUAL}, a, b);
+    }
+
+    /** {@code LNot(a)}. */
+    public static byte[] lNot(byte[] a) {
+        return concat(new byte[] {LNOT}, a);
+    }
+
+    /** {@code Store(source, target)}. */
+    public static byte[] store(byte[] source, byte[] target) {
+        return concat(new byte[] {STORE}, source, target);
+    }
+
+    /** {@code And(a, b, target)}. */
+    public static byte[] and(byte[] a, byte[] b, byte[] target) {
+        return concat(new byte[] {AND}, a, b, target);
+    }
+
+    /** {@code Or(a, b, target)}. */
+    public static byte[] or(byte[] a, byte[] b, byte[] target) {
+        return concat(new byte[] {OR}, a, b, target);
+    }
+
+    /** {@code CreateDWordField(source, byteIndex, name)}. */
+    public static byte[] createDWordField(byte[] source, byte[] byteIndex, String name) {
+        return concat(new byte[] {CREATE_DWORD_FIELD}, source, byteIndex, nameSeg(name));
+    }
+
+    /**
+     * Resource: {@code WordBusNumber(ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, min, max, 0, length)}.
+     */
+    public static byte[] wordBusNumber(int min, int max, int length) {
+        byte[] b = new byte[16];
+        b[0] = (byte) 0x88;
+        b[1] = 13;
+        b[3] = 2;    // bus number range
+        b[4] = 0x0c; // MinFixed | MaxFixed, PosDecode, producer
+        putLe(b, 8, min, 2);
+        putLe(b, 10, max, 2);
+        putLe(b, 14, length, 2);
+        return b;
+    }
+
+    /**
+     * Resource: {@code DWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite, 0,
+     * base, base + length - 1, 0, length)}.
+     */
+    public static byte[] dwordMemory(long base, long length) {
+        byte[] b = new byte[26];
+        b[0] = (byte) 0x87;
+        b[1] = 23;
+        b[4] = 0x0c;
+        b[5] = 0x01; // read-write, non-cacheable
+        putLe(b, 10, base, 4);
+        putLe(b, 14, base + length - 1, 4);
+        putLe(b, 22, length, 4);
+        return b;
+    }
+
+    /** Resource: {@code QWordMemory(...)} with the fields of {@link #dwordMemory}, 64-bit. */
+    public static byte[] qwordMemory(long base, long length) {
+        byte[] b = new byte[46];
+        b[0] = (byte) 0x8a;
+        b[1] = 43;
+        b[4] = 0x0c;
+        b[5] = 0x01;
+        putLe(b, 14, base, 8);
+        putLe(b, 22, base + length - 1, 8);
+        putLe(b, 38, length, 8);
+        return b;
+    }
+
     // ---- encoding ----
 
     /** A four-character name segment ("_SB" padded with underscores to "_SB_"). */

@@ -18,10 +18,13 @@ import java.util.List;
  * @param qmp           the QMP socket, or {@code null}
  * @param logItems      {@code -d} items
  * @param logFile       {@code -D} path, or {@code null}
+ * @param pcie          {@code -M microvm,pcie=on}: the PCI Express host bridge (off by default, as in QEMU)
+ * @param testDevices   {@code -device isthmus-testdev} instances, on the PCI bus
  */
 public record VmConfig(long memBytes, int cpus, String kernel, String initrd, String append, Chardev serial,
                        boolean noReboot, boolean startPaused, String name, List<DebugExit> debugExits,
-                       QmpSocket qmp, List<String> logItems, String logFile) {
+                       QmpSocket qmp, List<String> logItems, String logFile, boolean pcie,
+                       List<TestDevice> testDevices) {
 
     /** A character backend ({@code -serial}): stdio, null, a file, or a UNIX socket. */
     public record Chardev(Kind kind, String path, boolean server, boolean waitForClient) {
@@ -31,6 +34,15 @@ public record VmConfig(long memBytes, int cpus, String kernel, String initrd, St
 
     /** {@code -device isa-debug-exit,iobase=,iosize=}. */
     public record DebugExit(int iobase, int iosize) {}
+
+    /**
+     * {@code -device isthmus-testdev[,addr=SLOT[.FN]][,membar=SIZE][,vectors=N]}.
+     *
+     * @param devfn   the PCI address as device and function number, or -1 for the first free slot
+     * @param membar  the size of its 64-bit prefetchable BAR2
+     * @param vectors its MSI-X vectors
+     */
+    public record TestDevice(int devfn, long membar, int vectors) {}
 
     /** {@code -qmp unix:PATH,server=on,wait=off}. */
     public record QmpSocket(String path, boolean waitForClient) {}

@@ -6,7 +6,7 @@ import io.isthmus.kvm.Vm;
  * The VM's GSI routing table as the kernel holds it ({@code KVM_SET_GSI_ROUTING}): one MSI route per GSI that has
  * one. With a split irqchip the IOAPIC pins' routes (GSIs 0-47, mirrored from their redirection entries) are how
  * the kernel learns which vectors are level-triggered, so that their EOIs come back to user space; GSIs above are
- * for devices that signal MSIs through irqfds.
+ * for devices that signal MSIs through irqfds ({@link KvmMsiRouter}).
  *
  * <p>Every change replaces the whole table in the kernel, which costs an SRCU grace period, so an unchanged route
  * is not sent again. Thread-safe: synchronized (routes change on vCPU threads writing redirection entries).
@@ -35,6 +35,20 @@ final class GsiRoutes {
         if (changed) {
             vm.setMsiRoutes(addresses, data, present);
         }
+    }
+
+    /** {@code KVM_CAP_IRQ_ROUTING}: the VM's limit on routes and GSIs ({@code KVM_MAX_IRQ_ROUTES}). */
+    private static final int CAP_IRQ_ROUTING = 25;
+    /** The table's size when KVM allows more: 48 IOAPIC pins and 4048 MSI vectors. */
+    static final int MAX_GSIS = 4096;
+
+    /**
+     * The table size this VM takes: KVM's limit (4096 on Linux 4.10 and later, 1024 before), at most
+     * {@link #MAX_GSIS}; the IOAPICs' pins and the rest for MSI and MSI-X vectors.
+     */
+    static int capacity(Vm vm, int ioapicPins) {
+        int max = vm.checkExtension(CAP_IRQ_ROUTING);
+        return Math.max(ioapicPins, Math.min(max, MAX_GSIS));
     }
 
     /** How many GSIs the table has. */

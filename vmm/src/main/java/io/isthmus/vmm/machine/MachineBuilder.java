@@ -1,9 +1,11 @@
 package io.isthmus.vmm.machine;
 
+import io.isthmus.kvm.Cpuid;
 import io.isthmus.kvm.Kvm;
 import io.isthmus.kvm.Vm;
 import io.isthmus.kvm.memory.GuestMemory;
 import io.isthmus.vmm.acpi.AcpiTables;
+import io.isthmus.vmm.acpi.PcieHostAml;
 import io.isthmus.vmm.boot.BootState;
 import io.isthmus.vmm.boot.GuestRam;
 import io.isthmus.vmm.boot.MemoryMap;
@@ -15,6 +17,9 @@ import io.isthmus.vmm.device.I8042Reset;
 import io.isthmus.vmm.device.MachineControl;
 import io.isthmus.vmm.device.Serial16550;
 import io.isthmus.vmm.device.Unassigned;
+import io.isthmus.vmm.pci.IsthmusTestDevice;
+import io.isthmus.vmm.pci.PcieHost;
+import io.isthmus.vmm.pci.PcieLayout;
 
 import java.io.PrintStream;
 
@@ -89,8 +94,8 @@ final class MachineBuilder {
             Unassigned.Reports unassigned = log != null && (config.logItems().contains("guest_errors")
                     || config.logItems().contains("unimp")) ? new Unassigned.Reports(log::guestError)
                     : new Unassigned.Reports(err);
-            interrupts = new Interrupts(vm, new GsiRoutes(vm, Interrupts.IOAPIC_GSIS), vcpus::kickBsp,
-                    logInterrupts ? log : null);
+            GsiRoutes routes = new GsiRoutes(vm, GsiRoutes.capacity(vm, Interrupts.IOAPIC_GSIS));
+            interrupts = new Interrupts(vm, routes, vcpus::kickBsp, logInterrupts ? log : null);
 
             ControlRef control = new ControlRef();
             devices = new DeviceManager(interrupts, memory, control);
@@ -103,12 +108,17 @@ final class MachineBuilder {
             devices.add(new I8042Reset());
             devices.add(new CmosRtc(map.lowRam(), map.highRam()));
             devices.add(new AcpiGedRegs());
+            PcieHost pcie = config.pcie() ? pcieHost(config, kvm, vm, routes, map, unassigned) : null;
+            if (pcie != null) {
+                devices.add(pcie);
+            }
             devices.seal(map, unassigned, new long[][] {{AcpiTables.LAPIC_BASE, 0x100000}, {IDENTITY_MAP, 0x4000}});
             if (backend.in != null) {
                 serial.startInput(backend.in);
             }
 
-            AcpiTables acpi = AcpiTables.build(config.cpus(), devices.virtioTransports());
+            AcpiTables acpi = AcpiTables.build(config.cpus(), devices.virtioTransports(),
+                    pcie == null ? null : PcieHostAml.of(pcie.layout()));
             GuestRam ram = guestRam(memory);
             GuestMemory mem = memory;
             Vcpus cpus = vcpus;
@@ -140,6 +150,24 @@ final class MachineBuilder {
             });
             throw e;
         }
+    }
+
+    /**
+     * {@code -M microvm,pcie=on}: the host bridge laid out for the vCPUs' physical address width, with the
+     * {@code -device isthmus-testdev} functions on it.
+     */
+    private static PcieHost pcieHost(VmConfig config, Kvm kvm, Vm vm, GsiRoutes routes, MemoryMap map,
+                                     Unassigned.Reports unassigned) {
+        Cpuid cpuid = kvm.supportedCpuid();
+        int leaf = cpuid.find(0x80000008, 0);
+        // Without the leaf a CPU has 36-bit physical addresses (Intel SDM, CPUID 0x80000008).
+        PcieLayout layout = PcieLayout.microvm(leaf < 0 ? 36 : cpuid.eax(leaf) & 0xff);
+        layout.checkRam(MemoryMap.HIGH_RAM_BASE + map.highRam());
+        PcieHost pcie = new PcieHost(layout, new KvmMsiRouter(vm, routes), unassigned);
+        for (VmConfig.TestDevice t : config.testDevices()) {
+            pcie.add(t.devfn(), new IsthmusTestDevice(t.membar(), t.vectors()));
+        }
+        return pcie;
     }
 
     private static void closeAll(Throwable failure, AutoCloseable... parts) {

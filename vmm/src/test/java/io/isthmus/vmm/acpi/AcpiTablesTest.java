@@ -52,6 +52,22 @@ class AcpiTablesTest {
         }
     }
 
+    /**
+     * {@code -M microvm,pcie=on}: QEMU's GPEX host bridge with the windows it sizes for a guest with 40-bit physical
+     * addresses (the lab's CPU), INTA-INTD on GSIs 16-19. The DSDT grows, so every table after it moves down: the
+     * FACP's DSDT pointers show it.
+     */
+    @Test
+    void pcieHostBridgeSameBytesAsQemu() throws IOException {
+        PcieHostAml pcie = new PcieHostAml(0xe0000000L, 0x10000000L, 0xc0000000L, 0x20000000L, 0xc000000000L,
+                0x4000000000L, 16);
+        AcpiTables t = AcpiTables.build(1, List.of(), pcie);
+        for (String signature : List.of("DSDT", "FACP", "APIC")) {
+            assertEquals(HexFormat.of().formatHex(qemu("microvm-pcie", signature)),
+                    HexFormat.of().formatHex(table(t, signature)), signature + " for microvm-pcie");
+        }
+    }
+
     @Test
     void laidOutAsQbootDoesWithAnRsdpPointingAtTheXsdt() {
         AcpiTables t = AcpiTables.build(1, List.of());
