@@ -10,7 +10,8 @@ import java.util.List;
  * The ACPI tables of the microvm machine, byte for byte as QEMU 7.2 builds them for {@code -M microvm} (its
  * {@code hw/i386/acpi-microvm.c}) and as its firmware (qboot) lays them out in guest memory: a DSDT describing the
  * fw_cfg device, COM1, the Generic Event Device with its power button, and each virtio-mmio transport that has a
- * device (and with {@code pcie=on} the PCI Express host bridge, {@link PcieHostAml}); a hardware-reduced FADT (revision 5) whose sleep and reset registers are the GED's; a MADT with one local
+ * device (and with {@code pcie=on} the PCI Express host bridge, {@link PcieHostAml}); a hardware-reduced FADT
+ * (revision 5) whose sleep and reset registers are the GED's; a MADT with one local
  * APIC per vCPU, the two IOAPICs (GSI 0-23 at 0xfec00000 and 24-47 at 0xfec10000) and the LINT1 NMI; an XSDT; and a
  * revision-2 RSDP in the BIOS area, where a kernel scanning for it finds it.
  *

@@ -345,7 +345,7 @@ public final class CommandLine {
         String driver = o.getOrDefault("driver", "");
         if (driver.equals("help") || driver.equals("?")) {
             throw new OptionException(null, "Devices supported by isthmus vmm:\nname \"isa-debug-exit\", bus ISA\n"
-                    + "name \"isthmus-testdev\", bus PCI, desc \"isthmus PCI test function (needs -M microvm,pcie=on)\"");
+                    + "name \"isthmus-testdev\", bus PCI, desc \"PCI test function (needs -M microvm,pcie=on)\"");
         }
         if (!driver.equals("isa-debug-exit") && (driver.startsWith("virtio-") || driver.startsWith("isa-")
                 || driver.startsWith("vhost-") || driver.startsWith("pci-") || driver.startsWith("usb-")

@@ -107,7 +107,7 @@ public final class DeviceManager implements Platform {
         }
         long highEnd = MemoryMap.HIGH_RAM_BASE + map.highRam();
         List<long[]> gaps = new ArrayList<>(mmio.gaps(map.lowRam(), MemoryMap.HIGH_RAM_BASE));
-        gaps.add(new long[] {highEnd, 1L << 52});
+        gaps.addAll(mmio.gaps(highEnd, 1L << 52)); // a PCI host bridge's 64-bit window may be up there
         for (long[] gap : gaps) {
             long at = gap[0];
             for (long[] k : kernelOwned) {

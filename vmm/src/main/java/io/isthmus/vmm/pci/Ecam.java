@@ -7,8 +7,9 @@ import io.isthmus.kvm.bus.BusDevice;
  * function, 1 MiB per bus ({@code offset = bus << 20 | devfn << 12 | register}), decoded as QEMU's
  * {@code pcie_mmcfg_data_read/write}: a function that is not there (or on a bus other than 0: there are no bridges)
  * reads all ones and ignores writes, as does a register past the function's configuration space (256 bytes for a
- * conventional function). Accesses must be naturally aligned: an unaligned one reads 0 and is dropped, as QEMU's
- * memory core rejects it. An 8-byte access is two 4-byte ones.
+ * conventional function). Any alignment works, as QEMU's memory core hands the access to its
+ * {@code pci_host_config_read_common} whole: the bytes from the register on, cut at the end of the function's space
+ * (the cut bytes read 0). An 8-byte access is two 4-byte ones.
  *
  * <p>Thread-safe (each function's configuration space synchronizes itself); allocation-free.
  */
@@ -21,29 +22,19 @@ final class Ecam implements BusDevice {
 
     @Override
     public long read(long offset, int size) {
-        if ((offset & (size - 1)) != 0) {
-            return 0;
-        }
         if (size == 8) {
-            return read4(offset) | read4(offset + 4) << 32;
+            return read(offset, 4) & 0xffffffffL | read(offset + 4, 4) << 32;
         }
         PciConfigSpace c = space(offset);
         int reg = (int) offset & 0xfff;
         if (c == null || reg >= c.size()) {
             return size == 4 ? 0xffffffffL : (1L << (8 * size)) - 1;
         }
-        return c.read(reg, size) & 0xffffffffL;
-    }
-
-    private long read4(long offset) {
-        return read(offset, 4) & 0xffffffffL;
+        return c.read(reg, Math.min(size, c.size() - reg)) & 0xffffffffL;
     }
 
     @Override
     public void write(long offset, int size, long value) {
-        if ((offset & (size - 1)) != 0) {
-            return;
-        }
         if (size == 8) {
             write(offset, 4, value & 0xffffffffL);
             write(offset + 4, 4, value >>> 32);
@@ -52,7 +43,7 @@ final class Ecam implements BusDevice {
         PciConfigSpace c = space(offset);
         int reg = (int) offset & 0xfff;
         if (c != null && reg < c.size()) {
-            c.write(reg, size, (int) value);
+            c.write(reg, Math.min(size, c.size() - reg), (int) value);
         }
     }
 

@@ -26,7 +26,7 @@ import java.util.List;
 public final class PciConfigSpace {
     /** The device's own configuration space behind a passthrough function's (a VFIO region). */
     public interface Backing {
-        /** Reads {@code size} (1, 2 or 4) bytes at {@code offset}, little-endian. */
+        /** Reads {@code size} (1 to 4) bytes at {@code offset}, little-endian, any alignment. */
         int read(int offset, int size);
 
         /** Writes the low {@code size} bytes of {@code value} at {@code offset}. */
@@ -190,8 +190,8 @@ public final class PciConfigSpace {
     // ---- guest accesses ----
 
     /**
-     * Reads {@code size} (1, 2 or 4) bytes at {@code offset}, which the bus has checked: in range and naturally
-     * aligned.
+     * Reads {@code size} (1 to 4) bytes at {@code offset}, which the bus has checked to lie in the space; any
+     * alignment, as QEMU's {@code pci_default_read_config} copies bytes.
      */
     public synchronized int read(int offset, int size) {
         int v = get(offset, size);
@@ -205,8 +205,8 @@ public final class PciConfigSpace {
     }
 
     /**
-     * Writes the low {@code size} bytes of {@code value} at {@code offset} (checked by the bus): writable bits
-     * change, write-1-to-clear bits clear; a passthrough function's device gets the write too. When a BAR or the
+     * Writes the low {@code size} bytes of {@code value} at {@code offset} (in the space, any alignment): writable
+     * bits change, write-1-to-clear bits clear; a passthrough function's device gets the write too. When a BAR or the
      * command register changed, the bus re-places the function's BARs once this returns.
      */
     public void write(int offset, int size, int value) {
