@@ -66,7 +66,7 @@ class PciGuestTest {
                 "fired: interrupts=1",
                 "masked: interrupts=0 pba=0x1",
                 "unmasked: interrupts=1 pba=0x0",
-                "fired count=0x3",
+                "fired count=0x2", // two FIRE writes: the unmask delivers the pending one, it does not fire again
                 "decoding off: id=0x0",
                 "bye")) {
             assertTrue(out.contains(line + "\r\n"), "no \"" + line + "\" in:\n" + out + r.stderr());
