@@ -11,10 +11,12 @@ module io.isthmus.sched {
     requires info.picocli;
     requires org.knowm.xchart;
     requires me.tongfei.progressbar;
+    requires io.isthmus.bindings;
 
     exports io.isthmus.sched;
     exports io.isthmus.sched.policy;
     exports io.isthmus.sched.engine;
+    exports io.isthmus.sched.vgpu;
     exports io.isthmus.sched.sim;
     exports io.isthmus.sched.metrics;
     exports io.isthmus.sched.jfr;

@@ -212,6 +212,7 @@ public final class GpuScheduler {
         while (!doorbell.offer(g)) {
             Thread.onSpinWait(); // cannot happen with one doorbell per VGpu, but never lose one
         }
+        engine.wake(); // a real engine may be parked in idleUntil on the scheduler's thread
     }
 
     /** Runs the engine until its clock reaches {@code endNanos} (the last slice may end later). */
