@@ -4,7 +4,6 @@ import io.isthmus.sched.ConfigurationException;
 import io.isthmus.sched.WorkItem;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * A device engine whose "GPU" is the scheduler's own thread: device memory is off-heap memory, copies are
@@ -17,18 +16,14 @@ import java.util.concurrent.locks.LockSupport;
  * host is cache and TLB misses on the next tenant's data, and that lands in its first item's measured time, where a
  * GPU's context-switch cost would not. Said, not hidden: the switch cost this engine reports is the bookkeeping alone.
  *
- * <p>Idling: spins for {@link #SPIN_NANOS} watching for {@link #wake()}, then parks until the deadline or a wake. The
+ * <p>Idling: as {@link Idler} does (a short spin, then a park until the deadline or a wake). The
  * item time charged to a vGPU is the wall time of its whole request on this thread (validation, translation, the
  * kernel); the device time in its completion is the kernel's or copy's alone.
  *
  * <p>Lifetime: until {@link #close()}, after its contexts. Thread-safety: as {@link DeviceEngine}.
  */
 public final class HostEngine implements DeviceEngine {
-    /** How long an idle engine spins before it parks, ns: a new request within it starts without a wake-up. */
-    public static final long SPIN_NANOS = 20_000;
-
-    private volatile Thread idler;
-    private volatile boolean woken;
+    private final Idler idler = new Idler();
 
     /** A host engine. */
     public HostEngine() {
@@ -66,32 +61,12 @@ public final class HostEngine implements DeviceEngine {
 
     @Override
     public void idleUntil(long deadline) {
-        long spinEnd = Math.min(deadline, System.nanoTime() + SPIN_NANOS);
-        while (!woken && System.nanoTime() - spinEnd < 0) {
-            Thread.onSpinWait();
-        }
-        if (!woken) {
-            idler = Thread.currentThread();
-            // Re-check after publishing idler: a wake between the check and the park unparks this thread, so the
-            // park returns at once (LockSupport's permit), and a wake before it is seen here.
-            long left = deadline - System.nanoTime();
-            if (!woken && left > 0) {
-                LockSupport.parkNanos(this, left);
-            }
-            idler = null;
-        }
-        woken = false;
+        idler.idleUntil(deadline);
     }
 
     @Override
     public void wake() {
-        if (!woken) {
-            woken = true;
-        }
-        Thread t = idler;
-        if (t != null) {
-            LockSupport.unpark(t);
-        }
+        idler.wake();
     }
 
     @Override

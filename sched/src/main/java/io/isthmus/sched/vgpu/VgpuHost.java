@@ -24,7 +24,8 @@ import java.util.concurrent.ExecutionException;
  * (a simulated engine's virtual clock, tests, benchmarks). Opening and closing contexts are control work: it runs on
  * the scheduler's thread between decisions, and the caller waits for it.
  *
- * <p>Lifetime: until {@link #close()}, which closes every context still open, stops the thread and closes the engine.
+ * <p>Lifetime: until {@link #close()}, which closes every context still open and stops the thread. The engine stays the
+ * caller's: close it after the host (one engine can serve one host after another).
  * Thread-safety: {@link #open}, {@link VgpuContext#close()} and {@link #close()} from any thread; listeners must be
  * added before {@link #start()}.
  */
@@ -138,6 +139,14 @@ public final class VgpuHost implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code work} on the scheduler's thread between two decisions and waits for it (on the caller's thread when
+     * the host was never started): for anything that must not race the scheduler, e.g. reading or resetting metrics.
+     */
+    public void runOnSchedulerThread(Runnable work) {
+        control(work);
+    }
+
     /** Runs {@code work} on the scheduler's thread and waits; on the caller's when not started. */
     void control(Runnable work) {
         call(() -> {
@@ -172,7 +181,7 @@ public final class VgpuHost implements AutoCloseable {
         }
     }
 
-    /** Closes every open context (their queued requests complete as CLOSED), stops the thread, closes the engine. */
+    /** Closes every open context (their queued requests complete as CLOSED) and stops the thread. */
     @Override
     public void close() {
         List<VgpuContext> open;
@@ -198,7 +207,6 @@ public final class VgpuHost implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        engine.close();
     }
 
     // A context closed: forget it (scheduler's thread).
