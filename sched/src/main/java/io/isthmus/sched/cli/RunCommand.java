@@ -63,6 +63,10 @@ final class RunCommand implements Callable<Integer> {
                     + " saxpy:ELEMENTS, copy:BYTES, matmul:N (default ${DEFAULT-VALUE})")
     String kernel;
 
+    @Option(names = "--kernel-per-tenant", split = ";", paramLabel = "I=LIST",
+            description = "tenant I's own launches instead of --kernel, e.g. '0=spin:20ms;1=spin:200us'")
+    Map<Integer, String> perTenant = new LinkedHashMap<>();
+
     @Option(names = {"-p", "--policy"}, defaultValue = "weighted", paramLabel = "POLICY",
             converter = OptionConverters.PolicyName.class,
             description = "best-effort, equal-share, fixed-share or weighted (default ${DEFAULT-VALUE})")
@@ -148,7 +152,17 @@ final class RunCommand implements Callable<Integer> {
         try (DeviceEngine e = Engines.create(engine, switchCost)) {
             out.printf(Locale.ROOT, "engine %s, policy %s, %d tenants (weights %s), launches %s, depth %d, %s measured%n",
                     e.name(), policy, weights.length, join(weights), mix, depth, TimeSpec.format(duration));
-            TenantRun run = new TenantRun(e, sc, vgpus, mem, mix, depth, window);
+            List<List<Launch>> mixes = new ArrayList<>();
+            for (int i = 0; i < weights.length; i++) {
+                mixes.add(perTenant.containsKey(i) ? Launch.parseList(perTenant.get(i)) : mix);
+            }
+            for (int i : perTenant.keySet()) {
+                if (i < 0 || i >= weights.length) {
+                    throw new ConfigurationException("--kernel-per-tenant: tenant index " + i + " is not 0 to "
+                            + (weights.length - 1));
+                }
+            }
+            TenantRun run = new TenantRun(e, sc, vgpus, mem, mixes, depth, window, true);
             LiveView view = new LiveView(live, weights, duration, out);
             TenantRun.Result r;
             try {

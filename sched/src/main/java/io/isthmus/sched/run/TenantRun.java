@@ -28,7 +28,7 @@ public final class TenantRun {
     private final SchedulerConfig config;
     private final List<VGpuConfig> vgpus;
     private final long memory;
-    private final List<Launch> mix;
+    private final List<List<Launch>> mixes;
     private final int depth;
     private final long windowNanos;
 
@@ -48,11 +48,21 @@ public final class TenantRun {
      */
     public TenantRun(DeviceEngine engine, SchedulerConfig config, List<VGpuConfig> vgpus, long memory, List<Launch> mix,
                      int depth, long windowNanos) {
+        this(engine, config, vgpus, memory, java.util.Collections.nCopies(vgpus.size(), mix), depth, windowNanos, true);
+    }
+
+    /**
+     * As above, with each tenant's own launches ({@code mixes.get(i)} for tenant i).
+     *
+     * @param perTenant marks this form (the two differ only in their lists' element types)
+     */
+    public TenantRun(DeviceEngine engine, SchedulerConfig config, List<VGpuConfig> vgpus, long memory,
+                     List<List<Launch>> mixes, int depth, long windowNanos, boolean perTenant) {
         this.engine = engine;
         this.config = config;
         this.vgpus = List.copyOf(vgpus);
         this.memory = memory;
-        this.mix = List.copyOf(mix);
+        this.mixes = List.copyOf(mixes);
         this.depth = depth;
         this.windowNanos = windowNanos;
     }
@@ -73,7 +83,7 @@ public final class TenantRun {
             }
             try {
                 for (int i = 0; i < vgpus.size(); i++) {
-                    tenants.add(new Tenant(i, host, vgpus.get(i), memory, mix, depth, threaded));
+                    tenants.add(new Tenant(i, host, vgpus.get(i), memory, mixes.get(i), depth, threaded));
                 }
                 for (int phase = 0; phase < 2; phase++) {
                     for (Tenant t : tenants) {
