@@ -6,7 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -221,6 +225,133 @@ class VirtioMmioTransportTest {
         d.transport.write(CONFIG + 1, 1, 0x77);
         d.transport.write(CONFIG + 9, 2, 0x77); // past the end: ignored
         assertEquals(List.of("writeConfig 1 1 119"), dev.calls);
+    }
+
+    /** A device whose queueNotify waits, to hold a request in flight. */
+    static final class SlowDevice implements VirtioDevice {
+        final List<String> calls = Collections.synchronizedList(new ArrayList<>());
+        final CountDownLatch inside = new CountDownLatch(1), release = new CountDownLatch(1);
+        private final FakeDevice shape = new FakeDevice();
+
+        @Override
+        public int deviceId() {
+            return shape.deviceId();
+        }
+
+        @Override
+        public long features() {
+            return shape.features();
+        }
+
+        @Override
+        public int queueCount() {
+            return shape.queueCount();
+        }
+
+        @Override
+        public int queueMaxSize(int index) {
+            return shape.queueMaxSize(index);
+        }
+
+        @Override
+        public int configSize() {
+            return shape.configSize();
+        }
+
+        @Override
+        public long readConfig(int offset, int size) {
+            return shape.readConfig(offset, size);
+        }
+
+        @Override
+        public void writeConfig(int offset, int size, long value) {
+        }
+
+        @Override
+        public void activate(GuestMemory memory, long features, Virtqueue[] queues) {
+            calls.add("activate");
+        }
+
+        @Override
+        public void queueNotify(int index) {
+            calls.add("notify start");
+            inside.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            calls.add("notify end");
+        }
+
+        @Override
+        public void reset() {
+            calls.add("reset");
+        }
+
+        @Override
+        public void close() {
+            calls.add("close");
+        }
+    }
+
+    /**
+     * The locking contract: a reset waits for the request in flight and never overlaps the device's processing,
+     * while other vCPUs' reads of the interrupt status, the status and the configuration do not wait for it.
+     */
+    @Test
+    void resetWaitsForTheRequestInFlightAndReadsDoNot() throws Exception {
+        SlowDevice slow = new SlowDevice();
+        try (TestDriver t = new TestDriver(slow)) {
+            t.start();
+            Thread vcpu0 = Thread.ofPlatform().start(t::kick);
+            assertTrue(slow.inside.await(10, TimeUnit.SECONDS));
+            Thread vcpu1 = Thread.ofPlatform().start(() -> t.reg(STATUS, 0));
+            vcpu1.join(200);
+            assertTrue(vcpu1.isAlive(), "the reset waits for the request");
+            assertEquals(0, t.reg(INTERRUPT_STATUS));
+            assertEquals(15, t.reg(STATUS));
+            assertEquals(0x04030201, t.reg(CONFIG));
+            slow.release.countDown();
+            vcpu0.join(10_000);
+            vcpu1.join(10_000);
+            assertEquals(List.of("reset", "activate", "notify start", "notify end", "reset"), slow.calls);
+            assertEquals(0, t.reg(STATUS));
+        }
+    }
+
+    /** Two vCPUs notifying the same queue at once: each request is used exactly once, in order. */
+    @Test
+    void concurrentNotificationsUseEachRequestOnce() throws Exception {
+        try (TestDriver t = new TestDriver(new VirtioRng()).start()) {
+            AtomicBoolean done = new AtomicBoolean();
+            Runnable kicker = () -> {
+                while (!done.get()) {
+                    t.kick();
+                }
+            };
+            Thread a = Thread.ofPlatform().start(kicker), b = Thread.ofPlatform().start(kicker);
+            try {
+                for (int i = 0; i < 2000; i++) {
+                    int head = i % t.size;
+                    t.desc(head, TestDriver.DATA + 64L * head, 32, 2, 0);
+                    t.publish(head);
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                    while (!t.hasUsed()) {
+                        assertTrue(System.nanoTime() < deadline, "request " + i + " never used");
+                        Thread.onSpinWait();
+                    }
+                    assertEquals(head, t.nextUsed());
+                    assertEquals(32, t.lastUsedLength);
+                    assertFalse(t.hasUsed(), "used once");
+                }
+            } finally {
+                done.set(true);
+                a.join();
+                b.join();
+            }
+            assertFalse(t.broken(), t.errors.toString());
+        }
     }
 
     @Test
