@@ -57,7 +57,9 @@ public interface VirtioDevice extends AutoCloseable {
 
     /**
      * The driver notified queue {@code index} (ready): take its available chains, handle them, put them on the used
-     * ring and notify the driver ({@link Virtqueue#notifyDriver()}). Allocates nothing on the way.
+     * ring and notify the driver ({@link Virtqueue#notifyDriver()}). Allocates nothing on the way. Runs until the
+     * ring is empty: each chain is bounded, but a driver that keeps adding keeps the notifying thread (its own vCPU,
+     * today) busy, as in QEMU.
      *
      * @throws VirtioProtocolException when the driver broke the protocol (the transport marks the device broken)
      */

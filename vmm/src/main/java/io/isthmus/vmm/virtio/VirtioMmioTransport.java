@@ -321,7 +321,8 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
             return;
         }
         int old = status.get();
-        int next = old | value;
+        // DEVICE_NEEDS_RESET is the device's to set; a driver writing it is ignored.
+        int next = old | (value & ~Virtio.STATUS_DEVICE_NEEDS_RESET);
         int added = next & ~old;
         if ((added & Virtio.STATUS_FEATURES_OK) != 0) {
             String problem = featureProblem();
