@@ -39,7 +39,9 @@ import io.isthmus.vmm.device.IrqLine;
  * notifications of queues that do not exist or are not ready are ignored, as QEMU ignores them.
  *
  * <p>Interrupts are level-triggered: the line is asserted exactly while InterruptStatus is non-zero (bit 0, used
- * buffer; bit 1, configuration change) and drops when the driver acknowledges the last bit.
+ * buffer; bit 1, configuration change) and drops when the driver acknowledges the last bit. Like QEMU, the
+ * transport sets the line's level after every change of InterruptStatus, so on an edge-triggered pin each new
+ * interrupt is a new edge.
  *
  * <p>Threading and locks. Several vCPUs may access the transport at once. Register writes (other than
  * QueueNotify and InterruptACK) run under the transport's monitor. Each queue has a lock held while it is
@@ -112,7 +114,6 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
 
     // Under irqLock.
     private int interruptStatus;
-    private boolean level;
 
     /**
      * A transport for {@code device} over {@code memory}, driving {@code irq}; the reasons a device is marked broken
@@ -433,23 +434,23 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
 
     // ---- interrupts ----
 
+    /*
+     * The line is set after every change, not only when it flips, as QEMU's virtio_mmio_update_irq does: on a
+     * level-triggered IOAPIC pin a repeated high is nothing, and on an edge-triggered one (how Linux may program a
+     * legacy IRQ) it is a new interrupt, without which a buffer used while an earlier interrupt is still being
+     * handled would wait for the next one.
+     */
     private void raise(int bits) {
         synchronized (irqLock) {
             interruptStatus |= bits;
-            if (!level) {
-                level = true;
-                irq.set(true);
-            }
+            irq.set(true);
         }
     }
 
     private void acknowledge(int bits) {
         synchronized (irqLock) {
             interruptStatus &= ~bits;
-            if (interruptStatus == 0 && level) {
-                level = false;
-                irq.set(false);
-            }
+            irq.set(interruptStatus != 0);
         }
     }
 

@@ -25,9 +25,10 @@ final class TestDriver implements AutoCloseable {
     final GuestMemory memory;
     final VirtioMmioTransport transport;
     final List<String> errors = new ArrayList<>();
-    /** The interrupt line's level, and how many times it went high. */
+    /** The interrupt line's level, how many times it went high, and how many times it was set high at all. */
     boolean line;
     int raised;
+    int highs;
 
     int size;
     int availIdx;
@@ -39,6 +40,9 @@ final class TestDriver implements AutoCloseable {
         this.transport = new VirtioMmioTransport(device, memory, level -> {
             if (level && !line) {
                 raised++;
+            }
+            if (level) {
+                highs++;
             }
             line = level;
         }, errors::add);
