@@ -10,12 +10,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
@@ -32,6 +34,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * it, the baseline: the same positional read from the same file into a buffer of the same kind, with no virtio
  * around it. The difference is what the virtio layer costs per request; {@code -prof gc} shows it allocates nothing.
  * The file (64 MiB, in java.io.tmpdir) is read once first, so both read the page cache.
+ *
+ * <p>On a loaded machine the two methods run seconds apart under different load, so {@link #interleaved}
+ * alternates a batch of each within every invocation and reports, as {@link Split} counters summed over the
+ * measurement iterations, the nanoseconds each side spent and the requests each ran: virtio/pread =
+ * {@code virtioNanos / preadNanos}; the virtio layer's cost per request = {@code (virtioNanos - preadNanos) /
+ * requestsEach}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -117,6 +125,44 @@ public class VirtioBlkBenchmark {
         long p = position;
         position = (position + size) % FILE_SIZE;
         return p;
+    }
+
+    private static final int BATCH = 1000;
+
+    /** Time split of {@link #interleaved}: JMH sums these over the measurement iterations. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class Split {
+        public long virtioNanos;
+        public long preadNanos;
+        public long requestsEach;
+
+        @Setup(Level.Iteration)
+        public void reset() {
+            virtioNanos = 0;
+            preadNanos = 0;
+            requestsEach = 0;
+        }
+    }
+
+    /** A batch of {@value #BATCH} virtio reads, then as many bare preads, timed separately into {@link Split}. */
+    @Benchmark
+    @OperationsPerInvocation(2 * BATCH)
+    public long interleaved(Split split) throws IOException {
+        long v = 0;
+        long t0 = System.nanoTime();
+        for (int i = 0; i < BATCH; i++) {
+            v += virtioRead();
+        }
+        long t1 = System.nanoTime();
+        for (int i = 0; i < BATCH; i++) {
+            v += preadBaseline();
+        }
+        long t2 = System.nanoTime();
+        split.virtioNanos += t1 - t0;
+        split.preadNanos += t2 - t1;
+        split.requestsEach += BATCH;
+        return v;
     }
 
     @Benchmark
