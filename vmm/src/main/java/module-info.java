@@ -11,4 +11,5 @@ module io.isthmus.vmm {
     exports io.isthmus.vmm.machine;
     exports io.isthmus.vmm.pci;
     exports io.isthmus.vmm.qmp;
+    exports io.isthmus.vmm.virtio;
 }

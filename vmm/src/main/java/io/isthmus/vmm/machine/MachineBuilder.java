@@ -21,6 +21,10 @@ import io.isthmus.vmm.pci.IsthmusTestDevice;
 import io.isthmus.vmm.pci.PcieHost;
 import io.isthmus.vmm.pci.PcieLayout;
 
+import io.isthmus.vmm.virtio.VirtioDevice;
+import io.isthmus.vmm.virtio.VirtioDevices;
+
+import java.io.IOException;
 import java.io.PrintStream;
 
 /**
@@ -87,13 +91,14 @@ final class MachineBuilder {
             vm.addMemory(memory, 0);
             vcpus = new Vcpus(kvm, vm, config.cpus());
 
-            // -d guest_errors or unimp: unassigned accesses go to the SLF4J log (-D file or stderr); -d int: the
-            // interrupts this VMM injects (QEMU with KVM logs none: the kernel injects them there).
+            // -d guest_errors or unimp: unassigned accesses go to the SLF4J log (-D file or stderr), rate-limited;
+            // otherwise they are only counted, as QEMU prints nothing for them (a Linux guest probes hundreds of
+            // ports). -d int: the interrupts this VMM injects (QEMU with KVM logs none: the kernel injects them).
             VmmLog log = config.logItems().isEmpty() ? null : VmmLog.open(config.logFile());
             boolean logInterrupts = log != null && config.logItems().contains("int");
             Unassigned.Reports unassigned = log != null && (config.logItems().contains("guest_errors")
                     || config.logItems().contains("unimp")) ? new Unassigned.Reports(log::guestError)
-                    : new Unassigned.Reports(err);
+                    : new Unassigned.Reports(line -> { });
             GsiRoutes routes = new GsiRoutes(vm, GsiRoutes.capacity(vm, Interrupts.IOAPIC_GSIS));
             interrupts = new Interrupts(vm, routes, vcpus::kickBsp, logInterrupts ? log : null);
 
@@ -108,6 +113,9 @@ final class MachineBuilder {
             devices.add(new I8042Reset());
             devices.add(new CmosRtc(map.lowRam(), map.highRam()));
             devices.add(new AcpiGedRegs());
+            for (VmConfig.VirtioDeviceSpec virtio : config.virtioDevices()) {
+                devices.add(new VirtioSlot(devices, openVirtio(virtio), err));
+            }
             PcieHost pcie = config.pcie() ? pcieHost(config, kvm, vm, routes, map, unassigned) : null;
             if (pcie != null) {
                 devices.add(pcie);
@@ -168,6 +176,15 @@ final class MachineBuilder {
             pcie.add(t.devfn(), new IsthmusTestDevice(t.membar(), t.vectors()));
         }
         return pcie;
+    }
+
+    /** The device a {@code -device virtio-*-device} names; its backend failing to open is QEMU's error. */
+    private static VirtioDevice openVirtio(VmConfig.VirtioDeviceSpec spec) {
+        try {
+            return VirtioDevices.open(spec);
+        } catch (IOException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
     }
 
     private static void closeAll(Throwable failure, AutoCloseable... parts) {
