@@ -161,12 +161,16 @@ void cmain(void) {
         debug_exit(0x21);
     }
     u32 found[256], n = 0;
+    /* As Linux scans: function 0 of each slot, the others only behind a multi-function header (each read is an
+       exit, and a slow one on the lab's nested KVM). */
     for (u32 devfn = 0; devfn < 256; devfn++) {
         u32 v = rd32(devfn, 0);
-        if (v == 0xffffffffu) continue;
-        found[n++] = devfn;
-        put_bdf(devfn); puts_(" id="); puthex(v); puts_(" class="); puthex(rd32(devfn, 8));
-        puts_(" header="); puthex(rd8(devfn, 0x0e)); puts_("\n");
+        if (v != 0xffffffffu) {
+            found[n++] = devfn;
+            put_bdf(devfn); puts_(" id="); puthex(v); puts_(" class="); puthex(rd32(devfn, 8));
+            puts_(" header="); puthex(rd8(devfn, 0x0e)); puts_("\n");
+        }
+        if ((devfn & 7) == 0 && (v == 0xffffffffu || !(rd8(devfn, 0x0e) & 0x80))) devfn += 7;
     }
     puts_("host bridge config space:\n");
     for (u32 r = 0; r < 0x100; r += 16) {
