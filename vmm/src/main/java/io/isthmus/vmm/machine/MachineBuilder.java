@@ -11,6 +11,7 @@ import io.isthmus.vmm.config.VmConfig;
 import io.isthmus.vmm.device.AcpiGedRegs;
 import io.isthmus.vmm.device.CmosRtc;
 import io.isthmus.vmm.device.DebugExit;
+import io.isthmus.vmm.device.FwCfg;
 import io.isthmus.vmm.device.I8042Reset;
 import io.isthmus.vmm.device.MachineControl;
 import io.isthmus.vmm.device.Serial16550;
@@ -103,6 +104,8 @@ final class MachineBuilder {
             devices.add(new I8042Reset());
             devices.add(new CmosRtc(map.lowRam(), map.highRam()));
             devices.add(new AcpiGedRegs());
+            FwCfg fwCfg = new FwCfg();
+            devices.add(fwCfg);
             devices.seal(map, unassigned, new long[][] {{AcpiTables.LAPIC_BASE, 0x100000}, {IDENTITY_MAP, 0x4000}});
             if (backend.in != null) {
                 serial.startInput(backend.in);
@@ -114,6 +117,7 @@ final class MachineBuilder {
             Vcpus cpus = vcpus;
             Runnable boot = () -> {
                 BootState s = booter.boot(map, ram);
+                fwCfg.load(MicrovmFwCfg.items(config.cpus(), false, map, IDENTITY_MAP, acpi, s.fwCfg()));
                 // The firmware's tables, where QEMU's firmware puts them (again after a reset: the guest owns RAM).
                 mem.write(acpi.blobBase(), acpi.blob());
                 mem.write(AcpiTables.RSDP_ADDRESS, acpi.rsdp());
