@@ -80,6 +80,9 @@ static void item(const char *name, u16 key, u32 len) {
     hexdump(name, buf, len);
 }
 
+static int prefix(const char *s, const char *p) { while (*p) if (*s++ != *p++) return 0; return 1; }
+static int streq(const char *s, const char *t) { return prefix(s, t) && s[__builtin_strlen(t)] == 0; }
+
 static u32 checksum(const u8 *p, u32 n, u32 s) { for (u32 i = 0; i < n; i++) s = s * 31 + p[i]; return s; }
 
 /*
@@ -174,6 +177,8 @@ static void fw_cfg(void) {
     for (u32 i = 0; i < n; i++) {
         const u8 *e = dir + 64 * i;
         u32 size = be32(e); u16 sel = be16(e + 4);
+        /* Not offered by this VMM (README: QEMU's device tree and option ROMs): skipped by name, nothing else. */
+        if (streq((const char *)e + 8, "etc/fdt") || prefix((const char *)e + 8, "genroms/")) continue;
         puts_("fw_cfg.file "); putsafe((char *)e + 8, 56); puts_(" size="); puthex(size); puts_("\n");
         if (size <= 64) {
             fw_select(sel); fw_read(buf, size + 4);
