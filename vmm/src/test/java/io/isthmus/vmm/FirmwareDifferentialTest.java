@@ -68,7 +68,8 @@ class FirmwareDifferentialTest {
         assertTrue(q.out().contains("bye"), q.out());
         assertTrue(q.out().contains("fw_cfg.file etc/table-loader size="), q.out());
         if (template.contains("-smp")) {
-            assertTrue(q.out().contains("fw_cfg.nb_cpus len=0x2\n 0300\n"), q.out());
+            // What a third-party kernel that reads the CPU count from fw_cfg finds (the guest writes CR LF).
+            assertTrue(q.out().contains("fw_cfg.nb_cpus len=0x2\r\n 0300\r\n"), q.out());
         }
         assertSameLines(q.out(), i.out(), i.stderr());
         assertEquals(q.status(), i.status(), "exit status differs from QEMU's; isthmus stderr: " + i.stderr());
@@ -85,8 +86,8 @@ class FirmwareDifferentialTest {
         if (qemu.equals(isthmus)) {
             return;
         }
-        String[] q = qemu.split("\n", -1);
-        String[] i = isthmus.split("\n", -1);
+        String[] q = qemu.split("\r?\n", -1);
+        String[] i = isthmus.split("\r?\n", -1);
         StringBuilder diff = new StringBuilder();
         int shown = 0;
         for (int n = 0; n < Math.max(q.length, i.length) && shown < 12; n++) {
