@@ -81,10 +81,13 @@ public final class DeviceManager implements Platform {
         return AcpiTables.IOAPIC2_GSI_BASE + slot;
     }
 
-    /** The virtio slots in use, lowest first, as the ACPI tables list them. */
+    /**
+     * The virtio slots in use in the order they were taken (highest first), as QEMU's DSDT lists them: a Linux
+     * guest then numbers the devices (virtio0, virtio1, ...) in command-line order under either VMM.
+     */
     List<AcpiTables.VirtioTransport> virtioTransports() {
         List<AcpiTables.VirtioTransport> out = new ArrayList<>();
-        for (int s = virtioSlots.nextSetBit(0); s >= 0; s = virtioSlots.nextSetBit(s + 1)) {
+        for (int s = virtioSlots.previousSetBit(VIRTIO_SLOTS - 1); s >= 0; s = virtioSlots.previousSetBit(s - 1)) {
             out.add(new AcpiTables.VirtioTransport(s, virtioBase(s), virtioGsi(s)));
         }
         return out;

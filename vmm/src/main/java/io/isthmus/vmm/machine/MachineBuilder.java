@@ -17,6 +17,10 @@ import io.isthmus.vmm.device.MachineControl;
 import io.isthmus.vmm.device.Serial16550;
 import io.isthmus.vmm.device.Unassigned;
 
+import io.isthmus.vmm.virtio.VirtioDevice;
+import io.isthmus.vmm.virtio.VirtioDevices;
+
+import java.io.IOException;
 import java.io.PrintStream;
 
 /**
@@ -83,13 +87,14 @@ final class MachineBuilder {
             vm.addMemory(memory, 0);
             vcpus = new Vcpus(kvm, vm, config.cpus());
 
-            // -d guest_errors or unimp: unassigned accesses go to the SLF4J log (-D file or stderr); -d int: the
-            // interrupts this VMM injects (QEMU with KVM logs none: the kernel injects them there).
+            // -d guest_errors or unimp: unassigned accesses go to the SLF4J log (-D file or stderr), rate-limited;
+            // otherwise they are only counted, as QEMU prints nothing for them (a Linux guest probes hundreds of
+            // ports). -d int: the interrupts this VMM injects (QEMU with KVM logs none: the kernel injects them).
             VmmLog log = config.logItems().isEmpty() ? null : VmmLog.open(config.logFile());
             boolean logInterrupts = log != null && config.logItems().contains("int");
             Unassigned.Reports unassigned = log != null && (config.logItems().contains("guest_errors")
                     || config.logItems().contains("unimp")) ? new Unassigned.Reports(log::guestError)
-                    : new Unassigned.Reports(err);
+                    : new Unassigned.Reports(line -> { });
             interrupts = new Interrupts(vm, new GsiRoutes(vm, Interrupts.IOAPIC_GSIS), vcpus::kickBsp,
                     logInterrupts ? log : null);
 
@@ -106,6 +111,9 @@ final class MachineBuilder {
             devices.add(new AcpiGedRegs());
             FwCfg fwCfg = new FwCfg();
             devices.add(fwCfg);
+            for (VmConfig.VirtioDeviceSpec virtio : config.virtioDevices()) {
+                devices.add(new VirtioSlot(devices, openVirtio(virtio), err));
+            }
             devices.seal(map, unassigned, new long[][] {{AcpiTables.LAPIC_BASE, 0x100000}, {IDENTITY_MAP, 0x4000}});
             if (backend.in != null) {
                 serial.startInput(backend.in);
@@ -143,6 +151,15 @@ final class MachineBuilder {
                 backend.close();
             });
             throw e;
+        }
+    }
+
+    /** The device a {@code -device virtio-*-device} names; its backend failing to open is QEMU's error. */
+    private static VirtioDevice openVirtio(VmConfig.VirtioDeviceSpec spec) {
+        try {
+            return VirtioDevices.open(spec);
+        } catch (IOException e) {
+            throw new IllegalStateException(e.getMessage(), e);
         }
     }
 
