@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * and under this VMM: what it reads from fw_cfg (the numbered items, the loader's kernel, initrd, command-line and
  * setup items, every file by name, size and contents, the DMA interface's cases, odd-sized port accesses) and the
  * ACPI tables must be the same byte for byte, for each kind of kernel (Multiboot, PVH, bzImage) and for a larger
- * machine ({@code -m 5G -smp 3}: nb_cpus 3, RAM above 4 GiB in the e820 map).
+ * machine ({@code -m 5G -smp 3}: nb_cpus 3, RAM above 4 GiB in the e820 map), and with a virtio device.
  *
  * <p>The guest skips the two files this VMM does not offer ({@code etc/fdt} and {@code genroms/*}, see README) by
  * name, and prints no selector numbers or file count, which their omission shifts.
@@ -47,6 +47,8 @@ class FirmwareDifferentialTest {
         return Stream.of(
                 Arguments.of("multiboot", List.of("-kernel", "@mb")),
                 Arguments.of("multiboot-5G-smp3-initrd-append", concat(List.of("-kernel", "@mb"), big)),
+                // A virtio transport in use: the DSDT, and with it etc/acpi/tables and etc/table-loader, grow.
+                Arguments.of("multiboot-virtio-rng", List.of("-kernel", "@mb", "-device", "virtio-rng-device")),
                 Arguments.of("pvh", List.of("-kernel", "@pvh")),
                 Arguments.of("pvh-5G-smp3-initrd-append", concat(List.of("-kernel", "@pvh"), big)),
                 Arguments.of("bzimage", List.of("-kernel", "@bz")),
