@@ -34,9 +34,16 @@ elf hostile.c multiboot.ld hostile.elf
 elf echo.c multiboot.ld echo.elf
 elf firmware.c multiboot.ld firmware.elf
 elf pci.c multiboot.ld pci.elf
+elf firmware.c pvh.ld firmware-pvh.elf -DPVH
 elf pvh.c pvh.ld pvh.elf
 # The same PVH guest in a 64-bit ELF container (32-bit code, EM_X86_64 header), as a vmlinux is.
 objcopy -O elf64-x86-64 "$out/pvh.elf" "$out/pvh64.elf"
 bz bzimage
 bz irq16
 bz reset16
+# The firmware guest as a bzImage: bzfirmware.S's setup sectors, then firmware.c linked at 1 MiB as a flat binary.
+bz bzfirmware
+elf firmware.c multiboot.ld firmware-bzk.elf -DBZIMAGE
+objcopy -O binary "$out/firmware-bzk.elf" "$out/firmware-bzk.bin"
+cat "$out/bzfirmware.bin" "$out/firmware-bzk.bin" >"$out/firmware-bz.bin"
+rm -f "$out/bzfirmware.bin" "$out/firmware-bzk.elf" "$out/firmware-bzk.bin"

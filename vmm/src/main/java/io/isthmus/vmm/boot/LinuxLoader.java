@@ -109,6 +109,7 @@ public final class LinuxLoader {
             setup[0x211] = (byte) (setup[0x211] | 0x80);
             s.putShort(0x224, (short) (cmdlineAddr - realAddr - 0x200));
         }
+        FwCfgKernel.Blob initrdItem = FwCfgKernel.Blob.NONE;
         if (initrd != null) {
             if (protocol < 0x200) {
                 throw new ImageFormatException("linux kernel too old to load a ram disk (" + path
@@ -128,17 +129,24 @@ public final class LinuxLoader {
             write(ram, initrdAddr, rd, "the initrd");
             s.putInt(0x218, (int) initrdAddr);
             s.putInt(0x21c, rd.length);
+            initrdItem = FwCfgKernel.Blob.of(initrdAddr, rd);
         }
         byte[] kernel = java.util.Arrays.copyOfRange(image, setupSize, image.length);
         write(ram, protAddr, kernel, "the kernel");
+        // QEMU's items: the same parts at the same addresses, the setup code with its patched header.
+        FwCfgKernel fwCfg = new FwCfgKernel(FwCfgKernel.Blob.of(protAddr, kernel), initrdItem,
+                FwCfgKernel.Blob.string(cmdlineAddr, cmdline), FwCfgKernel.Blob.of(realAddr, setup), 0,
+                "linuxboot_dma.bin");
         if (entry64) {
             write(ram, BOOT_PARAMS, bootParams(setup, map), "the boot parameters");
             // startup_64 sets up its own stack and GDT; the stack here only has to be RAM nobody else uses.
-            return new BootState(BootState.Mode.LONG, protAddr + 0x200, 0, 0, 0, 0, BOOT_PARAMS, 0x8ff0, 0, 0);
+            return new BootState(BootState.Mode.LONG, protAddr + 0x200, 0, 0, 0, 0, BOOT_PARAMS, 0x8ff0, 0, 0)
+                    .withFwCfg(fwCfg);
         }
         write(ram, realAddr, setup, "the setup code");
         int seg = (int) (realAddr >> 4);
-        return new BootState(BootState.Mode.REAL, 0, 0, 0, 0, 0, 0, cmdlineAddr - realAddr - 16, seg + 0x20, seg);
+        return new BootState(BootState.Mode.REAL, 0, 0, 0, 0, 0, 0, cmdlineAddr - realAddr - 16, seg + 0x20, seg)
+                .withFwCfg(fwCfg);
     }
 
     /**

@@ -13,6 +13,7 @@ import io.isthmus.vmm.config.VmConfig;
 import io.isthmus.vmm.device.AcpiGedRegs;
 import io.isthmus.vmm.device.CmosRtc;
 import io.isthmus.vmm.device.DebugExit;
+import io.isthmus.vmm.device.FwCfg;
 import io.isthmus.vmm.device.I8042Reset;
 import io.isthmus.vmm.device.MachineControl;
 import io.isthmus.vmm.device.Serial16550;
@@ -113,6 +114,8 @@ final class MachineBuilder {
             devices.add(new I8042Reset());
             devices.add(new CmosRtc(map.lowRam(), map.highRam()));
             devices.add(new AcpiGedRegs());
+            FwCfg fwCfg = new FwCfg();
+            devices.add(fwCfg);
             for (VmConfig.VirtioDeviceSpec virtio : config.virtioDevices()) {
                 devices.add(new VirtioSlot(devices, openVirtio(virtio), err));
             }
@@ -132,6 +135,7 @@ final class MachineBuilder {
             Vcpus cpus = vcpus;
             Runnable boot = () -> {
                 BootState s = booter.boot(map, ram);
+                fwCfg.load(MicrovmFwCfg.items(config.cpus(), false, map, IDENTITY_MAP, acpi, s.fwCfg()));
                 // The firmware's tables, where QEMU's firmware puts them (again after a reset: the guest owns RAM).
                 mem.write(acpi.blobBase(), acpi.blob());
                 mem.write(AcpiTables.RSDP_ADDRESS, acpi.rsdp());
