@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 @Tag("kvm")
 class MachineRaceTest {
     /**
-     * A guest resets itself in a loop (resetloop.c: 33 serial bytes, then the i8042 reset) while this thread, as a
+     * A guest resets itself in a loop (resetloop.c: one serial byte, then the i8042 reset) while this thread, as a
      * QMP client would, calls {@code cont} and {@code stop} at random moments. Once {@code stop} has returned the
      * serial output must not grow: with the old code a reset that read the run state before the {@code stop} and
      * started its vCPU threads after it left them running while the machine said PAUSED.
@@ -64,10 +64,10 @@ class MachineRaceTest {
                         out.size() - n, StandardCharsets.US_ASCII));
                 cycles++;
             }
-            assertTrue(resets.get() >= 5, "the guest reset " + resets.get() + " times in " + cycles
+            assertTrue(resets.get() >= 10, "the guest reset " + resets.get() + " times in " + cycles
                     + " cycles; the race needs resets. stderr: " + errBytes);
             String s = out.toString(StandardCharsets.US_ASCII);
-            assertTrue(s.startsWith("b."), s);
+            assertTrue(s.matches("b+"), s);
             vm.quit();
             main.join(30_000);
             assertEquals(0, status[0], "quit ends the machine with 0; stderr: " + errBytes);
@@ -88,7 +88,7 @@ class MachineRaceTest {
                 vm.setIdentityMapAddr(MachineBuilder.IDENTITY_MAP);
                 vm.setTssAddr(MachineBuilder.TSS);
                 vm.enableSplitIrqchip(Interrupts.IOAPIC_GSIS);
-                Vcpus vcpus = new Vcpus(kvm, vm, 2);
+                Vcpus vcpus = new Vcpus(kvm, vm, 1);
                 List<Throwable> failures = new CopyOnWriteArrayList<>();
                 AtomicBoolean done = new AtomicBoolean();
                 AtomicInteger kicks = new AtomicInteger();
@@ -97,6 +97,9 @@ class MachineRaceTest {
                         try {
                             vcpus.kickBsp();
                             kicks.incrementAndGet();
+                            // Often enough to land in every restart (thread creation takes milliseconds), rarely
+                            // enough not to fill the user's queue of pending real-time signals.
+                            LockSupport.parkNanos(20_000);
                         } catch (Throwable t) {
                             failures.add(t);
                             return;
@@ -106,7 +109,7 @@ class MachineRaceTest {
                 ExitDispatcher dispatcher = new ExitDispatcher(new PioBus(), new MmioBus());
                 int restarts = 0;
                 try {
-                    for (; restarts < 200 && failures.isEmpty(); restarts++) {
+                    for (; restarts < 60 && failures.isEmpty(); restarts++) {
                         vcpus.start(dispatcher, id -> ExitHandler.STOP, null, true); // paused: never enters
                         vcpus.stopAll();
                     }
