@@ -109,7 +109,7 @@ class MachineRaceTest {
                 ExitDispatcher dispatcher = new ExitDispatcher(new PioBus(), new MmioBus());
                 int restarts = 0;
                 try {
-                    for (; restarts < 60 && failures.isEmpty(); restarts++) {
+                    for (; restarts < 15 && failures.isEmpty(); restarts++) {
                         vcpus.start(dispatcher, id -> ExitHandler.STOP, null, true); // paused: never enters
                         vcpus.stopAll();
                     }
