@@ -30,6 +30,7 @@ elf multiboot.c multiboot.ld multiboot-aout.elf -DAOUT
 objcopy -O binary "$out/multiboot-aout.elf" "$out/multiboot-aout.bin"
 elf probe.c multiboot.ld probe.elf
 elf idle.c multiboot.ld idle.elf
+elf resetloop.c multiboot.ld resetloop.elf
 elf hostile.c multiboot.ld hostile.elf
 elf echo.c multiboot.ld echo.elf
 elf firmware.c multiboot.ld firmware.elf
