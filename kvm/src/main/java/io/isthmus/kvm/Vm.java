@@ -19,6 +19,7 @@ import io.isthmus.kvm.memory.GuestRegion;
 import io.isthmus.sys.Errno;
 import io.isthmus.sys.EventFd;
 import io.isthmus.sys.Fd;
+import io.isthmus.sys.Libc;
 import io.isthmus.sys.KvmIoctl;
 import io.isthmus.sys.NativeException;
 
@@ -186,7 +187,7 @@ public final class Vm implements AutoCloseable {
      *                         {@link Kvm#maxVcpus()} already, {@code EEXIST} when the id is taken
      */
     public Vcpu createVcpu(int id) {
-        int raw = fd.ioctlRaw(KvmIoctl.KVM_CREATE_VCPU, id);
+        int raw = Libc.ioctl(fd.get(), KvmIoctl.KVM_CREATE_VCPU, id); // the setup form: FailNth counts it
         if (raw < 0) {
             throw new NativeException(fd.describe(KvmIoctl.KVM_CREATE_VCPU) + " (vCPU id " + id + ")", -raw);
         }

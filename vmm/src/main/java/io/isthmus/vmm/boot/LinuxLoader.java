@@ -19,6 +19,8 @@ import java.nio.file.Path;
  */
 public final class LinuxLoader {
     private static final int HDRS = 0x53726448;
+    /** How much of the file QEMU's {@code x86_load_linux} reads as the header. */
+    private static final int HEADER_BYTES = 8192;
 
     private LinuxLoader() {}
 
@@ -30,9 +32,11 @@ public final class LinuxLoader {
     /** Loads a bzImage and its initrd; returns the real-mode entry state. */
     public static BootState load(byte[] image, String path, String cmdline, String initrd, MemoryMap map,
                                  GuestRam ram) {
-        ByteBuffer h = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
+        // QEMU reads the header into a zeroed 8 KiB buffer: fields past the end of a short file read as 0.
+        ByteBuffer h = ByteBuffer.wrap(image.length >= HEADER_BYTES ? image : java.util.Arrays.copyOf(image, HEADER_BYTES))
+                .order(ByteOrder.LITTLE_ENDIAN);
         int protocol = h.getShort(0x206) & 0xffff;
-        int loadflags = image[0x211] & 0xff;
+        int loadflags = h.get(0x211) & 0xff;
         long realAddr, cmdlineAddr, protAddr;
         int cmdlineSize = (utf8(cmdline).length + 16) & ~15;
         if (protocol < 0x200 || (loadflags & 1) == 0) {
@@ -49,7 +53,7 @@ public final class LinuxLoader {
             protAddr = 0x100000;
         }
         long initrdMax;
-        int xloadflags = protocol >= 0x20c && image.length > 0x237 ? h.getShort(0x236) & 0xffff : 0;
+        int xloadflags = protocol >= 0x20c ? h.getShort(0x236) & 0xffff : 0;
         if (protocol >= 0x20c && (xloadflags & 0x2) != 0) { // XLF_CAN_BE_LOADED_ABOVE_4G
             initrdMax = 0xffffffffL;
         } else if (protocol >= 0x203) {
@@ -62,7 +66,7 @@ public final class LinuxLoader {
             initrdMax = map.lowRam() - 1;
         }
 
-        int setupSects = image[0x1f1] & 0xff;
+        int setupSects = h.get(0x1f1) & 0xff;
         if (setupSects == 0) {
             setupSects = 4;
         }
