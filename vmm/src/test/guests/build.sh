@@ -31,6 +31,7 @@ objcopy -O binary "$out/multiboot-aout.elf" "$out/multiboot-aout.bin"
 elf probe.c multiboot.ld probe.elf
 elf idle.c multiboot.ld idle.elf
 elf hostile.c multiboot.ld hostile.elf
+elf flood.c multiboot.ld flood.elf
 elf echo.c multiboot.ld echo.elf
 elf pvh.c pvh.ld pvh.elf
 # The same PVH guest in a 64-bit ELF container (32-bit code, EM_X86_64 header), as a vmlinux is.

@@ -150,7 +150,7 @@ public final class Vm implements AutoCloseable {
             r.set(JAVA_LONG, KvmAbi.MEMORY_REGION_GUEST_PHYS_ADDR, s.guestAddress());
             r.set(JAVA_LONG, KvmAbi.MEMORY_REGION_MEMORY_SIZE, size);
             r.set(JAVA_LONG, KvmAbi.MEMORY_REGION_USERSPACE_ADDR, hostAddress);
-            int res = fd.ioctlRaw(KvmIoctl.KVM_SET_USER_MEMORY_REGION, r);
+            int res = Libc.ioctl(fd.get(), KvmIoctl.KVM_SET_USER_MEMORY_REGION, r);
             if (res < 0) {
                 throw new NativeException(fd.describe(KvmIoctl.KVM_SET_USER_MEMORY_REGION)
                         + String.format(" (slot %d, guest 0x%x, %d bytes, flags %d)", s.slot(), s.guestAddress(),
@@ -326,7 +326,7 @@ public final class Vm implements AutoCloseable {
             kvm_irqfd.fd(s, eventfd.fd().get());
             kvm_irqfd.gsi(s, gsi);
             kvm_irqfd.flags(s, flags);
-            int r = fd.ioctlRaw(KvmIoctl.KVM_IRQFD, s);
+            int r = Libc.ioctl(fd.get(), KvmIoctl.KVM_IRQFD, s);
             if (r < 0) {
                 throw new NativeException(fd.describe(KvmIoctl.KVM_IRQFD) + " (gsi " + gsi + ", "
                         + eventfd.fd().name() + ")", -r);
@@ -360,7 +360,7 @@ public final class Vm implements AutoCloseable {
                 kvm_ioeventfd.datamatch(s, datamatch);
             }
             kvm_ioeventfd.flags(s, f);
-            int r = fd.ioctlRaw(KvmIoctl.KVM_IOEVENTFD, s);
+            int r = Libc.ioctl(fd.get(), KvmIoctl.KVM_IOEVENTFD, s);
             if (r < 0) {
                 throw new NativeException(fd.describe(KvmIoctl.KVM_IOEVENTFD) + String.format(
                         " (%s 0x%x/%d)", pio ? "port" : "mmio", address, length), -r);
@@ -378,7 +378,7 @@ public final class Vm implements AutoCloseable {
     }
 
     static KvmStats openStats(Fd owner, String name) {
-        int r = owner.ioctlRaw(KvmIoctl.KVM_GET_STATS_FD, 0);
+        int r = Libc.ioctl(owner.get(), KvmIoctl.KVM_GET_STATS_FD, 0);
         if (r == -Errno.ENOTTY || r == -Errno.EINVAL) {
             throw new UnsupportedOperationException("binary statistics are not available: this kernel lacks"
                     + " KVM_GET_STATS_FD (KVM_CAP_BINARY_STATS_FD, Linux 5.14+); " + owner.describe(

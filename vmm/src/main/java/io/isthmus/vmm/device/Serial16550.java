@@ -38,6 +38,8 @@ public final class Serial16550 implements BusDevice {
     /** How long {@link #flush} waits for a backend that takes no byte at all. */
     static final long DRAIN_PATIENCE_MS = 2000;
     private static final int CHUNK = 8192;
+    /** How long the output thread gathers bytes after the first one before writing them. */
+    static final long LINGER_MS = 1;
 
     private final OutputStream out;
     private final IrqLine irq;
@@ -249,11 +251,17 @@ public final class Serial16550 implements BusDevice {
         }
     }
 
-    /** The output thread: takes what the guest queued and writes it to the backend, outside the lock. */
+    /**
+     * The output thread: takes what the guest queued and writes it to the backend, outside the lock. Woken by the
+     * first byte after an empty queue, it lingers {@value #LINGER_MS} ms before taking what has gathered, so that a
+     * guest printing byte by byte costs one hand-over between threads per millisecond, not per byte (on the lab's
+     * nested, emulated CPUs a hand-over costs about a millisecond itself).
+     */
     private void drain() {
         byte[] chunk = new byte[CHUNK];
         while (true) {
             int n;
+            boolean linger;
             synchronized (this) {
                 while (txCount == 0 && !closed && outputError == null) {
                     try {
@@ -262,6 +270,16 @@ public final class Serial16550 implements BusDevice {
                         return;
                     }
                 }
+                linger = txCount < CHUNK && !closed;
+            }
+            if (linger) {
+                try {
+                    Thread.sleep(LINGER_MS);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+            synchronized (this) {
                 if (txCount == 0 || outputError != null) {
                     writer = null;
                     notifyAll();

@@ -158,84 +158,101 @@ public final class MicroVm implements MachineControl, AutoCloseable {
         }
         this.vm = v;
         this.memory = m;
-        GuestMemory mem = m;
-        this.ram = new GuestRam() {
-            @Override
-            public void write(long gpa, byte[] src, int off, int len) {
-                if (off == 0 && len == src.length) {
-                    mem.write(gpa, src);
-                } else {
-                    mem.write(gpa, java.util.Arrays.copyOfRange(src, off, off + len));
+        // Everything made from here on is released if a later step fails (a kernel the loader refuses, a failing
+        // ioctl): found by FailNthBootTest, which saw the VM, its memory and /dev/kvm left open.
+        Serial16550 serialMade = null;
+        Pit8254 pitMade = null;
+        try {
+            GuestMemory mem = m;
+            this.ram = new GuestRam() {
+                @Override
+                public void write(long gpa, byte[] src, int off, int len) {
+                    if (off == 0 && len == src.length) {
+                        mem.write(gpa, src);
+                    } else {
+                        mem.write(gpa, java.util.Arrays.copyOfRange(src, off, off + len));
+                    }
                 }
-            }
 
-            @Override
-            public boolean isRam(long gpa, long len) {
-                return mem.isRam(gpa, len);
+                @Override
+                public boolean isRam(long gpa, long len) {
+                    return mem.isRam(gpa, len);
+                }
+            };
+            // -d guest_errors or unimp: unassigned accesses go to the SLF4J log (-D file or stderr); -d int: the
+            // interrupts this VMM injects (QEMU with KVM logs none: the kernel injects them there).
+            this.log = config.logItems().isEmpty() ? null : VmmLog.open(config.logFile());
+            this.logInterrupts = log != null && config.logItems().contains("int");
+            this.pic = new Pic8259(this::kickBsp);
+            this.ioapic = new Ioapic(new IoapicRoutes(v, logInterrupts ? log : null));
+            this.pit = pitMade = new Pit8254(level -> isaIrq(0, level), System::nanoTime);
+            this.serial = serialMade = new Serial16550(serialBackend.out, level -> isaIrq(COM1_IRQ, level));
+            this.serialBackend = serialBackend;
+            this.restoreTerminal = serialBackend.restore;
+            this.unassigned = log != null && (config.logItems().contains("guest_errors")
+                    || config.logItems().contains("unimp")) ? new Unassigned.Reports(log::guestError)
+                    : new Unassigned.Reports(err);
+            PioBus pio = new PioBus();
+            MmioBus mmio = new MmioBus();
+            pio.insert(COM1, 8, serial, "serial");
+            for (VmConfig.DebugExit d : config.debugExits()) {
+                pio.insert(d.iobase(), d.iosize(), new DebugExit(this), "isa-debug-exit");
             }
-        };
-        // -d guest_errors or unimp: unassigned accesses go to the SLF4J log (-D file or stderr); -d int: the
-        // interrupts this VMM injects (QEMU with KVM logs none: the kernel injects them there).
-        this.log = config.logItems().isEmpty() ? null : VmmLog.open(config.logFile());
-        this.logInterrupts = log != null && config.logItems().contains("int");
-        this.pic = new Pic8259(this::kickBsp);
-        this.ioapic = new Ioapic(new IoapicRoutes(v, logInterrupts ? log : null));
-        this.pit = new Pit8254(level -> isaIrq(0, level), System::nanoTime);
-        this.serial = new Serial16550(serialBackend.out, level -> isaIrq(COM1_IRQ, level));
-        this.serialBackend = serialBackend;
-        this.restoreTerminal = serialBackend.restore;
-        this.unassigned = log != null && (config.logItems().contains("guest_errors")
-                || config.logItems().contains("unimp")) ? new Unassigned.Reports(log::guestError)
-                : new Unassigned.Reports(err);
-        PioBus pio = new PioBus();
-        MmioBus mmio = new MmioBus();
-        pio.insert(COM1, 8, serial, "serial");
-        for (VmConfig.DebugExit d : config.debugExits()) {
-            pio.insert(d.iobase(), d.iosize(), new DebugExit(this), "isa-debug-exit");
+            I8042Reset i8042 = new I8042Reset(this);
+            pio.insert(0x60, 1, i8042, "i8042");
+            pio.insert(0x64, 1, i8042, "i8042");
+            pio.insert(0x70, 2, new CmosRtc(map.lowRam(), map.highRam()), "rtc");
+            pio.insert(0x20, 2, startsPitTimer(pic.master()), "pic");
+            pio.insert(0xa0, 2, startsPitTimer(pic.slave()), "pic");
+            pio.insert(0x4d0, 2, startsPitTimer(pic.elcr()), "elcr");
+            pio.insert(0x40, 4, pit.ports(), "pit");
+            // No port 0x61: QEMU microvm has no PC speaker, the port reads all ones there (checked by the irq16 guest).
+            mmio.insert(Ioapic.BASE, 0x1000, startsPitTimer(ioapic), "ioapic");
+            mmio.insert(AcpiGedRegs.BASE, AcpiGedRegs.SIZE, new AcpiGedRegs(this), "acpi-ged-regs");
+            mmio.insert(EmptyVirtioMmio.BASE, EmptyVirtioMmio.STRIDE * EmptyVirtioMmio.COUNT, new EmptyVirtioMmio(),
+                    "virtio-mmio");
+            // Every gap gets a reporting filler so that no access goes unseen; the LAPICs' page never exits to user
+            // space (the kernel's LAPIC owns it).
+            fillGaps(pio, new long[][] {{COM1, 8}, {0x60, 1}, {0x64, 1}, {0x70, 2}, {0x20, 2}, {0xa0, 2}, {0x4d0, 2},
+                    {0x40, 4}}, config, 0, 0x10000, true);
+            long lowEnd = map.lowRam();
+            long[][] mmioUsed = {{AcpiGedRegs.BASE, AcpiGedRegs.SIZE},
+                    {EmptyVirtioMmio.BASE, EmptyVirtioMmio.STRIDE * EmptyVirtioMmio.COUNT},
+                    {0xfec00000L, 0x1000}, {0xfee00000L, 0x100000}, {IDENTITY_MAP, 0x4000}};
+            fillGaps(mmio, mmioUsed, null, lowEnd, MemoryMap.HIGH_RAM_BASE, false);
+            long highEnd = MemoryMap.HIGH_RAM_BASE + map.highRam();
+            mmio.insert(highEnd, (1L << 52) - highEnd, new Unassigned("MMIO", highEnd, false, unassigned),
+                    "unassigned");
+            this.dispatcher = new ExitDispatcher(pio, mmio);
+            if (serialBackend.in != null) {
+                serial.startInput(serialBackend.in);
+            }
+            this.vcpuTids = new int[config.cpus()];
+            Cpuid supported = kvm.supportedCpuid();
+            for (int i = 0; i < config.cpus(); i++) {
+                Vcpu c = vm.createVcpu(i);
+                c.setCpuid2(cpuidFor(supported, i));
+                vcpus.add(c);
+                // QEMU's LAPIC reset state (apic_init_reset): every LVT masked. KVM's own leaves the boot vCPU's LINT0
+                // as ExtINT (KVM_X86_QUIRK_LINT0_REENABLED), which would let PIC interrupts in where QEMU's do not.
+                Lapic reset = c.getLapic().set(Lapic.LVT0, LVT_MASKED);
+                c.setLapic(reset);
+                resetLapics.add(reset);
+            }
+            this.state = config.startPaused() ? RunState.PRELAUNCH : RunState.RUNNING;
+            boot();
+        } catch (RuntimeException | Error e) {
+            if (serialMade != null) {
+                serialMade.close();
+            }
+            if (pitMade != null) {
+                pitMade.close();
+            }
+            v.close();
+            m.close();
+            kvm.close();
+            throw e;
         }
-        I8042Reset i8042 = new I8042Reset(this);
-        pio.insert(0x60, 1, i8042, "i8042");
-        pio.insert(0x64, 1, i8042, "i8042");
-        pio.insert(0x70, 2, new CmosRtc(map.lowRam(), map.highRam()), "rtc");
-        pio.insert(0x20, 2, startsPitTimer(pic.master()), "pic");
-        pio.insert(0xa0, 2, startsPitTimer(pic.slave()), "pic");
-        pio.insert(0x4d0, 2, startsPitTimer(pic.elcr()), "elcr");
-        pio.insert(0x40, 4, pit.ports(), "pit");
-        // No port 0x61: QEMU microvm has no PC speaker, the port reads all ones there (checked by the irq16 guest).
-        mmio.insert(Ioapic.BASE, 0x1000, startsPitTimer(ioapic), "ioapic");
-        mmio.insert(AcpiGedRegs.BASE, AcpiGedRegs.SIZE, new AcpiGedRegs(this), "acpi-ged-regs");
-        mmio.insert(EmptyVirtioMmio.BASE, EmptyVirtioMmio.STRIDE * EmptyVirtioMmio.COUNT, new EmptyVirtioMmio(),
-                "virtio-mmio");
-        // Every gap gets a reporting filler so that no access goes unseen; the LAPICs' page never exits to user
-        // space (the kernel's LAPIC owns it).
-        fillGaps(pio, new long[][] {{COM1, 8}, {0x60, 1}, {0x64, 1}, {0x70, 2}, {0x20, 2}, {0xa0, 2}, {0x4d0, 2},
-                {0x40, 4}}, config, 0, 0x10000, true);
-        long lowEnd = map.lowRam();
-        long[][] mmioUsed = {{AcpiGedRegs.BASE, AcpiGedRegs.SIZE},
-                {EmptyVirtioMmio.BASE, EmptyVirtioMmio.STRIDE * EmptyVirtioMmio.COUNT},
-                {0xfec00000L, 0x1000}, {0xfee00000L, 0x100000}, {IDENTITY_MAP, 0x4000}};
-        fillGaps(mmio, mmioUsed, null, lowEnd, MemoryMap.HIGH_RAM_BASE, false);
-        long highEnd = MemoryMap.HIGH_RAM_BASE + map.highRam();
-        mmio.insert(highEnd, (1L << 52) - highEnd, new Unassigned("MMIO", highEnd, false, unassigned),
-                "unassigned");
-        this.dispatcher = new ExitDispatcher(pio, mmio);
-        if (serialBackend.in != null) {
-            serial.startInput(serialBackend.in);
-        }
-        this.vcpuTids = new int[config.cpus()];
-        Cpuid supported = kvm.supportedCpuid();
-        for (int i = 0; i < config.cpus(); i++) {
-            Vcpu c = vm.createVcpu(i);
-            c.setCpuid2(cpuidFor(supported, i));
-            vcpus.add(c);
-            // QEMU's LAPIC reset state (apic_init_reset): every LVT masked. KVM's own leaves the boot vCPU's LINT0
-            // as ExtINT (KVM_X86_QUIRK_LINT0_REENABLED), which would let PIC interrupts in where QEMU's do not.
-            Lapic reset = c.getLapic().set(Lapic.LVT0, LVT_MASKED);
-            c.setLapic(reset);
-            resetLapics.add(reset);
-        }
-        this.state = config.startPaused() ? RunState.PRELAUNCH : RunState.RUNNING;
-        boot();
     }
 
     private void fillGaps(io.isthmus.kvm.bus.Bus bus, long[][] used, VmConfig cfg, long from, long to, boolean pio) {
