@@ -142,8 +142,8 @@ class FloodAndLifecycleTest {
         int status = run(args("flood.elf", "n=" + FLOOD + " p=1"), in, out, err);
         long ms = (System.nanoTime() - t0) / 1_000_000;
         ProcessResources after = settle(before);
-        figures(String.format("serial flood: %,d bytes in %,d ms (%.1f MB/s), host input taken %,d bytes; before: %s;"
-                + " after: %s", FLOOD, ms, FLOOD / 1e3 / Math.max(ms, 1), in.taken.get(), before, after));
+        figures(String.format("serial flood: %,d bytes in %,d ms (%.1f KB/s), host input taken %,d bytes; before: %s;"
+                + " after: %s", FLOOD, ms, (double) FLOOD / Math.max(ms, 1), in.taken.get(), before, after));
         assertEquals(67, status, err.toString());
         assertEquals(FLOOD, out.count, "bytes the reader got");
         assertEquals(-1, out.wrong, "first byte out of pattern");
