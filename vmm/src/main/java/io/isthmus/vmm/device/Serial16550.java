@@ -59,6 +59,8 @@ public final class Serial16550 implements BusDevice {
     private boolean txBlocked;
     private long dropped, transmitted;
     private Thread writer;
+    /** A {@link #flush} is waiting: the output thread writes at once instead of gathering. */
+    private boolean flushWaiting;
 
     /** A UART writing to {@code out} (flushed after each byte when it buffers) and raising {@code irq}. */
     public Serial16550(OutputStream out, IrqLine irq) {
@@ -261,7 +263,6 @@ public final class Serial16550 implements BusDevice {
         byte[] chunk = new byte[CHUNK];
         while (true) {
             int n;
-            boolean linger;
             synchronized (this) {
                 while (txCount == 0 && !closed && outputError == null) {
                     try {
@@ -270,16 +271,16 @@ public final class Serial16550 implements BusDevice {
                         return;
                     }
                 }
-                linger = txCount < CHUNK && !closed;
-            }
-            if (linger) {
-                try {
-                    Thread.sleep(LINGER_MS);
-                } catch (InterruptedException e) {
-                    return;
+                // Gather for a moment, unless the queue is already large or someone waits for it to drain.
+                long until = System.nanoTime() + LINGER_MS * 1_000_000;
+                for (long left; txCount < CHUNK && !closed && !flushWaiting
+                        && (left = until - System.nanoTime()) > 0; ) {
+                    try {
+                        wait(Math.max(1, left / 1_000_000), (int) (left % 1_000_000));
+                    } catch (InterruptedException e) {
+                        return;
+                    }
                 }
-            }
-            synchronized (this) {
                 if (txCount == 0 || outputError != null) {
                     writer = null;
                     notifyAll();
@@ -322,6 +323,10 @@ public final class Serial16550 implements BusDevice {
     public synchronized void flush() {
         long lastProgress = System.nanoTime();
         long seen = transmitted;
+        if (txCount > 0) {
+            flushWaiting = true;
+            notifyAll();
+        }
         while ((txCount > 0 || txInFlight > 0) && outputError == null) {
             if (transmitted != seen) {
                 seen = transmitted;
@@ -338,6 +343,7 @@ public final class Serial16550 implements BusDevice {
                 break;
             }
         }
+        flushWaiting = false;
         try {
             out.flush();
         } catch (IOException e) {

@@ -44,8 +44,12 @@ public final class QmpServer implements MachineListener, AutoCloseable {
     static final List<String> COMMANDS = List.of("qmp_capabilities", "query-version", "query-status", "query-name",
             "query-kvm", "query-cpus-fast", "query-commands", "stop", "cont", "system_reset", "quit");
 
-    /** QEMU's JSON parser takes single-quoted strings too (its own tests send them). */
-    private final ObjectMapper json = JsonMapper.builder().enable(JsonReadFeature.ALLOW_SINGLE_QUOTES).build();
+    /**
+     * QEMU's JSON parser takes single-quoted strings too (its own tests send them). Shared: a mapper is thread-safe
+     * once built, and building one costs more than a QMP message.
+     */
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonReadFeature.ALLOW_SINGLE_QUOTES).build();
+    private final ObjectMapper json = JSON;
     private final QmpMachine vm;
     private final PrintStream err;
     private final ServerSocketChannel server;

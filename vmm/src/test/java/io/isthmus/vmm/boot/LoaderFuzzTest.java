@@ -14,8 +14,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(FuzzCoverage.class)
 class LoaderFuzzTest {
-    /** 16 MiB of RAM below 4 GiB, as {@code -m 16M}: the loaders' writes must stay inside it. */
-    static final long RAM = 16 << 20;
+    /**
+     * 4 MiB of RAM, as {@code -m 4M}: the loaders' writes must stay inside it. (Small, so that an image asking for
+     * all of it, which the Multiboot loader builds on the heap, costs little per execution.)
+     */
+    static final long RAM = 4 << 20;
     static final MemoryMap MAP = MemoryMap.forRam(RAM);
     static final PrintStream NOWHERE = new PrintStream(PrintStream.nullOutputStream());
     static final String APPEND = "console=ttyS0 vga=0x317 root=/dev/vda";
