@@ -10,4 +10,5 @@ module io.isthmus.vmm {
     exports io.isthmus.vmm.device;
     exports io.isthmus.vmm.machine;
     exports io.isthmus.vmm.qmp;
+    exports io.isthmus.vmm.virtio;
 }

@@ -33,6 +33,7 @@ elf idle.c multiboot.ld idle.elf
 elf hostile.c multiboot.ld hostile.elf
 elf flood.c multiboot.ld flood.elf
 elf echo.c multiboot.ld echo.elf
+elf firmware.c multiboot.ld firmware.elf
 elf pvh.c pvh.ld pvh.elf
 # The same PVH guest in a 64-bit ELF container (32-bit code, EM_X86_64 header), as a vmlinux is.
 objcopy -O elf64-x86-64 "$out/pvh.elf" "$out/pvh64.elf"

@@ -43,6 +43,8 @@ public final class Vm implements AutoCloseable {
     private final int mmapSize;
     private final List<Vcpu> vcpus = new ArrayList<>();
     private final Map<Integer, MemorySlot> slots = new TreeMap<>();
+    /** The guest memory of each slot made from one (it refuses to close while a slot maps it). Guarded by this. */
+    private final Map<Integer, GuestMemory> slotOwners = new TreeMap<>();
     private boolean closed;
 
     private Vm(Kvm kvm, Fd fd, int mmapSize) {
@@ -110,11 +112,24 @@ public final class Vm implements AutoCloseable {
             // Reserve the number so that a concurrent add picks another.
             slots.put(slot, new MemorySlot(slot, flags, region.start(), region.size(), region.host()));
         }
+        GuestMemory owner = region.owner();
+        if (owner != null) {
+            owner.mappedBy(this);
+        }
         try {
-            return setMemorySlot(slot, flags, region.start(), region.host());
+            MemorySlot s = setMemorySlot(slot, flags, region.start(), region.host());
+            if (owner != null) {
+                synchronized (this) {
+                    slotOwners.put(slot, owner);
+                }
+            }
+            return s;
         } catch (RuntimeException e) {
             synchronized (this) {
                 slots.remove(slot);
+                if (owner != null && !slotOwners.containsValue(owner)) {
+                    owner.unmappedBy(this);
+                }
             }
             throw e;
         }
@@ -129,11 +144,22 @@ public final class Vm implements AutoCloseable {
         return added;
     }
 
-    /** Deletes {@code slot} in the kernel (size 0); the guest then sees MMIO where it was. */
+    /**
+     * Deletes {@code slot} in the kernel (size 0); the guest then sees MMIO where it was. Once no slot maps a guest
+     * memory any more, that memory may be closed.
+     */
     public void removeSlot(MemorySlot slot) {
         setRegion(new MemorySlot(slot.slot(), 0, slot.guestAddress(), 0, slot.host()), 0, 0);
+        GuestMemory released = null;
         synchronized (this) {
             slots.remove(slot.slot());
+            GuestMemory owner = slotOwners.remove(slot.slot());
+            if (owner != null && !slotOwners.containsValue(owner)) {
+                released = owner;
+            }
+        }
+        if (released != null) {
+            released.unmappedBy(this);
         }
     }
 
@@ -417,6 +443,15 @@ public final class Vm implements AutoCloseable {
             }
         }
         fd.close();
+        // The kernel dropped the slots with the descriptor: their memory may be freed now.
+        List<GuestMemory> owners;
+        synchronized (this) {
+            owners = new ArrayList<>(new java.util.LinkedHashSet<>(slotOwners.values()));
+            slotOwners.clear();
+        }
+        for (GuestMemory m : owners) {
+            m.unmappedBy(this);
+        }
         if (first != null) {
             throw first;
         }

@@ -6,6 +6,7 @@ import io.isthmus.sched.jfr.SliceEvent;
 import io.isthmus.sched.policy.Policies;
 import io.isthmus.sched.policy.SchedulingPolicy;
 import java.util.Arrays;
+import jdk.jfr.EventType;
 import org.jctools.queues.atomic.MpscAtomicArrayQueue;
 
 /**
@@ -27,6 +28,10 @@ public final class GpuScheduler {
     public static final long CAP_WINDOW_NANOS = 100_000_000L;
     /** Default per-vGPU submission queue capacity. */
     public static final int DEFAULT_QUEUE_CAPACITY = 256;
+    // JFR events are made only while recorded: with a large caller (a vGPU's completion path inlined into step) the
+    // JIT may not prove a made-and-dropped event dead, and it would cost one allocation per decision.
+    private static final EventType DECISION_EVENT = EventType.getEventType(DecisionEvent.class);
+    private static final EventType SLICE_EVENT = EventType.getEventType(SliceEvent.class);
 
     private final SchedulerConfig config;
     private final GpuEngine engine;
@@ -212,6 +217,7 @@ public final class GpuScheduler {
         while (!doorbell.offer(g)) {
             Thread.onSpinWait(); // cannot happen with one doorbell per VGpu, but never lose one
         }
+        engine.wake(); // a real engine may be parked in idleUntil on the scheduler's thread
     }
 
     /** Runs the engine until its clock reaches {@code endNanos} (the last slice may end later). */
@@ -237,8 +243,8 @@ public final class GpuScheduler {
             v = policy.pick();
         }
         decisions++;
-        DecisionEvent de = new DecisionEvent();
-        if (de.isEnabled()) {
+        if (DECISION_EVENT.isEnabled()) {
+            DecisionEvent de = new DecisionEvent();
             de.vgpu = v;
             de.engineTime = now;
             de.reservation = byReservation;
@@ -314,8 +320,8 @@ public final class GpuScheduler {
                 returnQueued(g); // anything submitted in a race with the close
             }
         }
-        SliceEvent se = new SliceEvent();
-        if (se.isEnabled()) {
+        if (SLICE_EVENT.isEnabled()) {
+            SliceEvent se = new SliceEvent();
             se.vgpu = v;
             se.engineStart = start;
             se.granted = granted;

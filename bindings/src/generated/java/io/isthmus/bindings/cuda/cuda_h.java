@@ -32,6 +32,33 @@ public class cuda_h extends cuda_h$shared {
     public static int CUDA_VERSION() {
         return CUDA_VERSION;
     }
+    private static final int CU_MEMHOSTREGISTER_PORTABLE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define CU_MEMHOSTREGISTER_PORTABLE 1
+     * }
+     */
+    public static int CU_MEMHOSTREGISTER_PORTABLE() {
+        return CU_MEMHOSTREGISTER_PORTABLE;
+    }
+    private static final int CU_MEMHOSTREGISTER_DEVICEMAP = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define CU_MEMHOSTREGISTER_DEVICEMAP 2
+     * }
+     */
+    public static int CU_MEMHOSTREGISTER_DEVICEMAP() {
+        return CU_MEMHOSTREGISTER_DEVICEMAP;
+    }
+    private static final int CU_MEMHOSTREGISTER_READ_ONLY = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define CU_MEMHOSTREGISTER_READ_ONLY 8
+     * }
+     */
+    public static int CU_MEMHOSTREGISTER_READ_ONLY() {
+        return CU_MEMHOSTREGISTER_READ_ONLY;
+    }
     /**
      * {@snippet lang=c :
      * typedef unsigned long long CUdeviceptr_v2
@@ -94,6 +121,33 @@ public class cuda_h extends cuda_h$shared {
      */
     public static int CU_CTX_SCHED_AUTO() {
         return CU_CTX_SCHED_AUTO;
+    }
+    private static final int CU_CTX_SCHED_SPIN = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum CUctx_flags_enum.CU_CTX_SCHED_SPIN = 1
+     * }
+     */
+    public static int CU_CTX_SCHED_SPIN() {
+        return CU_CTX_SCHED_SPIN;
+    }
+    private static final int CU_CTX_SCHED_YIELD = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum CUctx_flags_enum.CU_CTX_SCHED_YIELD = 2
+     * }
+     */
+    public static int CU_CTX_SCHED_YIELD() {
+        return CU_CTX_SCHED_YIELD;
+    }
+    private static final int CU_CTX_SCHED_BLOCKING_SYNC = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum CUctx_flags_enum.CU_CTX_SCHED_BLOCKING_SYNC = 4
+     * }
+     */
+    public static int CU_CTX_SCHED_BLOCKING_SYNC() {
+        return CU_CTX_SCHED_BLOCKING_SYNC;
     }
     private static final int CU_STREAM_DEFAULT = (int)0L;
     /**
@@ -2861,6 +2915,67 @@ public class cuda_h extends cuda_h$shared {
         }
     }
 
+    private static class cuDeviceTotalMem_v2 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER,
+            cuda_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuDeviceTotalMem_v2");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
+     * }
+     */
+    public static FunctionDescriptor cuDeviceTotalMem_v2$descriptor() {
+        return cuDeviceTotalMem_v2.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
+     * }
+     */
+    public static MethodHandle cuDeviceTotalMem_v2$handle() {
+        return cuDeviceTotalMem_v2.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
+     * }
+     */
+    public static MemorySegment cuDeviceTotalMem_v2$address() {
+        return cuDeviceTotalMem_v2.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
+     * }
+     */
+    public static int cuDeviceTotalMem_v2(MemorySegment bytes, int dev) {
+        var mh$ = cuDeviceTotalMem_v2.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuDeviceTotalMem_v2", bytes, dev);
+            }
+            return (int)mh$.invokeExact(bytes, dev);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class cuDeviceGetAttribute {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             cuda_h.C_INT,
@@ -3167,6 +3282,126 @@ public class cuda_h extends cuda_h$shared {
         }
     }
 
+    private static class cuCtxPushCurrent_v2 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuCtxPushCurrent_v2");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuCtxPushCurrent_v2(CUcontext ctx)
+     * }
+     */
+    public static FunctionDescriptor cuCtxPushCurrent_v2$descriptor() {
+        return cuCtxPushCurrent_v2.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuCtxPushCurrent_v2(CUcontext ctx)
+     * }
+     */
+    public static MethodHandle cuCtxPushCurrent_v2$handle() {
+        return cuCtxPushCurrent_v2.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuCtxPushCurrent_v2(CUcontext ctx)
+     * }
+     */
+    public static MemorySegment cuCtxPushCurrent_v2$address() {
+        return cuCtxPushCurrent_v2.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuCtxPushCurrent_v2(CUcontext ctx)
+     * }
+     */
+    public static int cuCtxPushCurrent_v2(MemorySegment ctx) {
+        var mh$ = cuCtxPushCurrent_v2.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuCtxPushCurrent_v2", ctx);
+            }
+            return (int)mh$.invokeExact(ctx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuCtxPopCurrent_v2 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuCtxPopCurrent_v2");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuCtxPopCurrent_v2(CUcontext *pctx)
+     * }
+     */
+    public static FunctionDescriptor cuCtxPopCurrent_v2$descriptor() {
+        return cuCtxPopCurrent_v2.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuCtxPopCurrent_v2(CUcontext *pctx)
+     * }
+     */
+    public static MethodHandle cuCtxPopCurrent_v2$handle() {
+        return cuCtxPopCurrent_v2.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuCtxPopCurrent_v2(CUcontext *pctx)
+     * }
+     */
+    public static MemorySegment cuCtxPopCurrent_v2$address() {
+        return cuCtxPopCurrent_v2.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuCtxPopCurrent_v2(CUcontext *pctx)
+     * }
+     */
+    public static int cuCtxPopCurrent_v2(MemorySegment pctx) {
+        var mh$ = cuCtxPopCurrent_v2.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuCtxPopCurrent_v2", pctx);
+            }
+            return (int)mh$.invokeExact(pctx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class cuCtxSetCurrent {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             cuda_h.C_INT,
@@ -3220,6 +3455,64 @@ public class cuda_h extends cuda_h$shared {
                 traceDowncall("cuCtxSetCurrent", ctx);
             }
             return (int)mh$.invokeExact(ctx);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuCtxSynchronize {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT    );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuCtxSynchronize");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuCtxSynchronize()
+     * }
+     */
+    public static FunctionDescriptor cuCtxSynchronize$descriptor() {
+        return cuCtxSynchronize.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuCtxSynchronize()
+     * }
+     */
+    public static MethodHandle cuCtxSynchronize$handle() {
+        return cuCtxSynchronize.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuCtxSynchronize()
+     * }
+     */
+    public static MemorySegment cuCtxSynchronize$address() {
+        return cuCtxSynchronize.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuCtxSynchronize()
+     * }
+     */
+    public static int cuCtxSynchronize() {
+        var mh$ = cuCtxSynchronize.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuCtxSynchronize");
+            }
+            return (int)mh$.invokeExact();
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -3410,6 +3703,67 @@ public class cuda_h extends cuda_h$shared {
         }
     }
 
+    private static class cuMemGetInfo_v2 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER,
+            cuda_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuMemGetInfo_v2");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuMemGetInfo_v2(size_t *free, size_t *total)
+     * }
+     */
+    public static FunctionDescriptor cuMemGetInfo_v2$descriptor() {
+        return cuMemGetInfo_v2.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuMemGetInfo_v2(size_t *free, size_t *total)
+     * }
+     */
+    public static MethodHandle cuMemGetInfo_v2$handle() {
+        return cuMemGetInfo_v2.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuMemGetInfo_v2(size_t *free, size_t *total)
+     * }
+     */
+    public static MemorySegment cuMemGetInfo_v2$address() {
+        return cuMemGetInfo_v2.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuMemGetInfo_v2(size_t *free, size_t *total)
+     * }
+     */
+    public static int cuMemGetInfo_v2(MemorySegment free, MemorySegment total) {
+        var mh$ = cuMemGetInfo_v2.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuMemGetInfo_v2", free, total);
+            }
+            return (int)mh$.invokeExact(free, total);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class cuMemAlloc_v2 {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             cuda_h.C_INT,
@@ -3524,6 +3878,128 @@ public class cuda_h extends cuda_h$shared {
                 traceDowncall("cuMemFree_v2", dptr);
             }
             return (int)mh$.invokeExact(dptr);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuMemHostRegister_v2 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER,
+            cuda_h.C_LONG,
+            cuda_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuMemHostRegister_v2");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuMemHostRegister_v2(void *p, size_t bytesize, unsigned int Flags)
+     * }
+     */
+    public static FunctionDescriptor cuMemHostRegister_v2$descriptor() {
+        return cuMemHostRegister_v2.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuMemHostRegister_v2(void *p, size_t bytesize, unsigned int Flags)
+     * }
+     */
+    public static MethodHandle cuMemHostRegister_v2$handle() {
+        return cuMemHostRegister_v2.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuMemHostRegister_v2(void *p, size_t bytesize, unsigned int Flags)
+     * }
+     */
+    public static MemorySegment cuMemHostRegister_v2$address() {
+        return cuMemHostRegister_v2.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuMemHostRegister_v2(void *p, size_t bytesize, unsigned int Flags)
+     * }
+     */
+    public static int cuMemHostRegister_v2(MemorySegment p, long bytesize, int Flags) {
+        var mh$ = cuMemHostRegister_v2.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuMemHostRegister_v2", p, bytesize, Flags);
+            }
+            return (int)mh$.invokeExact(p, bytesize, Flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuMemHostUnregister {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuMemHostUnregister");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuMemHostUnregister(void *p)
+     * }
+     */
+    public static FunctionDescriptor cuMemHostUnregister$descriptor() {
+        return cuMemHostUnregister.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuMemHostUnregister(void *p)
+     * }
+     */
+    public static MethodHandle cuMemHostUnregister$handle() {
+        return cuMemHostUnregister.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuMemHostUnregister(void *p)
+     * }
+     */
+    public static MemorySegment cuMemHostUnregister$address() {
+        return cuMemHostUnregister.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuMemHostUnregister(void *p)
+     * }
+     */
+    public static int cuMemHostUnregister(MemorySegment p) {
+        var mh$ = cuMemHostUnregister.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuMemHostUnregister", p);
+            }
+            return (int)mh$.invokeExact(p);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -3655,6 +4131,194 @@ public class cuda_h extends cuda_h$shared {
         }
     }
 
+    private static class cuMemcpyHtoDAsync_v2 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_LONG_LONG,
+            cuda_h.C_POINTER,
+            cuda_h.C_LONG,
+            cuda_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuMemcpyHtoDAsync_v2");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount, CUstream hStream)
+     * }
+     */
+    public static FunctionDescriptor cuMemcpyHtoDAsync_v2$descriptor() {
+        return cuMemcpyHtoDAsync_v2.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount, CUstream hStream)
+     * }
+     */
+    public static MethodHandle cuMemcpyHtoDAsync_v2$handle() {
+        return cuMemcpyHtoDAsync_v2.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount, CUstream hStream)
+     * }
+     */
+    public static MemorySegment cuMemcpyHtoDAsync_v2$address() {
+        return cuMemcpyHtoDAsync_v2.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const void *srcHost, size_t ByteCount, CUstream hStream)
+     * }
+     */
+    public static int cuMemcpyHtoDAsync_v2(long dstDevice, MemorySegment srcHost, long ByteCount, MemorySegment hStream) {
+        var mh$ = cuMemcpyHtoDAsync_v2.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuMemcpyHtoDAsync_v2", dstDevice, srcHost, ByteCount, hStream);
+            }
+            return (int)mh$.invokeExact(dstDevice, srcHost, ByteCount, hStream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuMemcpyDtoHAsync_v2 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER,
+            cuda_h.C_LONG_LONG,
+            cuda_h.C_LONG,
+            cuda_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuMemcpyDtoHAsync_v2");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuMemcpyDtoHAsync_v2(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount, CUstream hStream)
+     * }
+     */
+    public static FunctionDescriptor cuMemcpyDtoHAsync_v2$descriptor() {
+        return cuMemcpyDtoHAsync_v2.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuMemcpyDtoHAsync_v2(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount, CUstream hStream)
+     * }
+     */
+    public static MethodHandle cuMemcpyDtoHAsync_v2$handle() {
+        return cuMemcpyDtoHAsync_v2.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuMemcpyDtoHAsync_v2(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount, CUstream hStream)
+     * }
+     */
+    public static MemorySegment cuMemcpyDtoHAsync_v2$address() {
+        return cuMemcpyDtoHAsync_v2.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuMemcpyDtoHAsync_v2(void *dstHost, CUdeviceptr srcDevice, size_t ByteCount, CUstream hStream)
+     * }
+     */
+    public static int cuMemcpyDtoHAsync_v2(MemorySegment dstHost, long srcDevice, long ByteCount, MemorySegment hStream) {
+        var mh$ = cuMemcpyDtoHAsync_v2.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuMemcpyDtoHAsync_v2", dstHost, srcDevice, ByteCount, hStream);
+            }
+            return (int)mh$.invokeExact(dstHost, srcDevice, ByteCount, hStream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuMemsetD8_v2 {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_LONG_LONG,
+            cuda_h.C_CHAR,
+            cuda_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuMemsetD8_v2");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuMemsetD8_v2(CUdeviceptr dstDevice, unsigned char uc, size_t N)
+     * }
+     */
+    public static FunctionDescriptor cuMemsetD8_v2$descriptor() {
+        return cuMemsetD8_v2.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuMemsetD8_v2(CUdeviceptr dstDevice, unsigned char uc, size_t N)
+     * }
+     */
+    public static MethodHandle cuMemsetD8_v2$handle() {
+        return cuMemsetD8_v2.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuMemsetD8_v2(CUdeviceptr dstDevice, unsigned char uc, size_t N)
+     * }
+     */
+    public static MemorySegment cuMemsetD8_v2$address() {
+        return cuMemsetD8_v2.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuMemsetD8_v2(CUdeviceptr dstDevice, unsigned char uc, size_t N)
+     * }
+     */
+    public static int cuMemsetD8_v2(long dstDevice, byte uc, long N) {
+        var mh$ = cuMemsetD8_v2.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuMemsetD8_v2", dstDevice, uc, N);
+            }
+            return (int)mh$.invokeExact(dstDevice, uc, N);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class cuStreamCreate {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             cuda_h.C_INT,
@@ -3709,6 +4373,66 @@ public class cuda_h extends cuda_h$shared {
                 traceDowncall("cuStreamCreate", phStream, Flags);
             }
             return (int)mh$.invokeExact(phStream, Flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuStreamQuery {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuStreamQuery");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuStreamQuery(CUstream hStream)
+     * }
+     */
+    public static FunctionDescriptor cuStreamQuery$descriptor() {
+        return cuStreamQuery.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuStreamQuery(CUstream hStream)
+     * }
+     */
+    public static MethodHandle cuStreamQuery$handle() {
+        return cuStreamQuery.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuStreamQuery(CUstream hStream)
+     * }
+     */
+    public static MemorySegment cuStreamQuery$address() {
+        return cuStreamQuery.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuStreamQuery(CUstream hStream)
+     * }
+     */
+    public static int cuStreamQuery(MemorySegment hStream) {
+        var mh$ = cuStreamQuery.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuStreamQuery", hStream);
+            }
+            return (int)mh$.invokeExact(hStream);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {
@@ -3951,6 +4675,66 @@ public class cuda_h extends cuda_h$shared {
                 traceDowncall("cuEventRecord", hEvent, hStream);
             }
             return (int)mh$.invokeExact(hEvent, hStream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class cuEventQuery {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            cuda_h.C_INT,
+            cuda_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("cuEventQuery");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * CUresult cuEventQuery(CUevent hEvent)
+     * }
+     */
+    public static FunctionDescriptor cuEventQuery$descriptor() {
+        return cuEventQuery.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * CUresult cuEventQuery(CUevent hEvent)
+     * }
+     */
+    public static MethodHandle cuEventQuery$handle() {
+        return cuEventQuery.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * CUresult cuEventQuery(CUevent hEvent)
+     * }
+     */
+    public static MemorySegment cuEventQuery$address() {
+        return cuEventQuery.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * CUresult cuEventQuery(CUevent hEvent)
+     * }
+     */
+    public static int cuEventQuery(MemorySegment hEvent) {
+        var mh$ = cuEventQuery.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("cuEventQuery", hEvent);
+            }
+            return (int)mh$.invokeExact(hEvent);
         } catch (Error | RuntimeException ex) {
            throw ex;
         } catch (Throwable ex$) {

@@ -1,18 +1,20 @@
 package io.isthmus.sched.cli;
 
 import io.isthmus.sched.ConfigurationException;
+import io.isthmus.sched.engine.EngineUnavailableException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * {@code isthmus sched}: simulate the GPU time-slice scheduler. Bad input, an option value picocli's converters refuse
+ * {@code isthmus sched}: simulate the GPU time-slice scheduler, or run tenants through it on a real engine. Bad input, an option value picocli's converters refuse
  * included, ends with a one-line error (what, where, how to fix) and exit status 2; a stack trace only with
  * {@code -d/--verbose}.
  */
 @Command(name = "isthmus sched", mixinStandardHelpOptions = true, version = "isthmus sched 0.1",
-        description = "Share one GPU engine's time among vGPUs by policy, on a simulated engine.",
-        subcommands = {SimulateCommand.class, CommandLine.HelpCommand.class})
+        description = {"Share one GPU engine's time among vGPUs by policy: simulate it, or run host tenants through the",
+            "vGPU path on a simulated, host or CUDA engine."},
+        subcommands = {SimulateCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
 public final class SchedMain implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -36,6 +38,13 @@ public final class SchedMain implements Runnable {
         });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             boolean verbose = parsed.hasMatchedOption("--verbose");
+            if (ex instanceof EngineUnavailableException) {
+                cmd.getErr().println("isthmus sched: " + ex.getMessage());
+                if (verbose) {
+                    ex.printStackTrace(cmd.getErr());
+                }
+                return 1;
+            }
             if (ex instanceof ConfigurationException) {
                 cmd.getErr().println("isthmus sched: " + ex.getMessage());
                 if (verbose) {

@@ -6,9 +6,25 @@ import io.isthmus.sched.WorkItem;
  * A deterministic GPU engine on a virtual clock: an item takes exactly its {@link WorkItem#durationNanos()}, a context
  * switch takes a fixed cost, and idling jumps the clock to the next arrival. Same seed, same run.
  *
+ * <p>As a {@link DeviceEngine} it runs vGPU requests without computing anything: device memory is bookkeeping only
+ * (nothing is stored, so copies and kernels leave no data), and each operation takes the time a model gives it:
+ * copies at {@link #BYTES_PER_NANO} bytes/ns, kernels by {@link Kernel#modelNanos} at that bandwidth and
+ * {@link #FLOPS_PER_NANO} flops/ns (roughly one H200: 3 TB/s, 50 TFLOP/s FP32). The vGPU layer's validation and
+ * bookkeeping run for real; only the device is imagined. Every request also costs {@link #REQUEST_NANOS}.
+ *
  * <p>Lifetime: one simulation. Thread-safety: confined to the scheduler's thread (the virtual clock is not shared).
  */
-public final class SimulatedEngine implements GpuEngine {
+public final class SimulatedEngine implements DeviceEngine {
+    /** Modelled memory bandwidth, bytes/ns. */
+    public static final double BYTES_PER_NANO = 3_000;
+    /** Modelled arithmetic rate, flops/ns. */
+    public static final double FLOPS_PER_NANO = 50_000;
+    /**
+     * What taking any request costs the modelled device, ns, on top of its operation (a GPU's command processing and
+     * launch latency are a few µs): so a flood of requests, even invalid ones, uses up engine time like real work.
+     */
+    public static final long REQUEST_NANOS = 1_000;
+
     private final long switchCostNanos;
     private ArrivalSource arrivals;
     private long clock;
@@ -35,7 +51,7 @@ public final class SimulatedEngine implements GpuEngine {
 
     @Override
     public long execute(WorkItem item) {
-        long d = item.durationNanos();
+        long d = item.payload() instanceof EngineTask t ? REQUEST_NANOS + t.run() : item.durationNanos();
         clock += d;
         deliver();
         return d;
@@ -61,6 +77,67 @@ public final class SimulatedEngine implements GpuEngine {
             clock = t;
         }
         deliver();
+    }
+
+    @Override
+    public String name() {
+        return "sim";
+    }
+
+    @Override
+    public DeviceContext open(int vgpu, long memoryBytes, GuestRam ram) {
+        if (memoryBytes <= 0) {
+            throw new io.isthmus.sched.ConfigurationException("vGPU " + vgpu + ": device memory must be positive, got "
+                    + memoryBytes);
+        }
+        return new Context(memoryBytes);
+    }
+
+    @Override
+    public void close() {
+    }
+
+    /** A vGPU on the simulated engine: its memory is a size, its operations modelled times. */
+    private static final class Context implements DeviceContext {
+        private final long bytes;
+
+        Context(long bytes) {
+            this.bytes = bytes;
+        }
+
+        @Override
+        public long memoryBytes() {
+            return bytes;
+        }
+
+        @Override
+        public long copyIn(int region, long ramOffset, long devOffset, long length) {
+            return Math.max(1, (long) (length / BYTES_PER_NANO));
+        }
+
+        @Override
+        public long copyOut(long devOffset, int region, long ramOffset, long length) {
+            return Math.max(1, (long) (length / BYTES_PER_NANO));
+        }
+
+        @Override
+        public long launch(Kernel kernel, long[] args) {
+            return kernel.modelNanos(args, BYTES_PER_NANO, FLOPS_PER_NANO);
+        }
+
+        @Override
+        public long fence() {
+            return 0;
+        }
+
+        @Override
+        public String lastError() {
+            return null;
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     private void deliver() {

@@ -31,6 +31,18 @@ public final class SchedMetrics implements SchedListener {
      * @param windowNanos the window for shares over time (e.g. 100 ms)
      */
     public SchedMetrics(int capacity, long windowNanos) {
+        this(capacity, windowNanos, 0);
+    }
+
+    /**
+     * Metrics whose first window starts at engine time {@code originNanos} (a real engine's clock is
+     * {@link System#nanoTime()}, far from 0); slices before it are counted in the totals but in no window.
+     *
+     * @param capacity    the scheduler's maxVGpus
+     * @param windowNanos the window for shares over time (e.g. 100 ms)
+     * @param originNanos engine time at which the first window starts
+     */
+    public SchedMetrics(int capacity, long windowNanos, long originNanos) {
         if (windowNanos <= 0) {
             throw new io.isthmus.sched.ConfigurationException("metrics window " + windowNanos + " ns must be positive");
         }
@@ -45,6 +57,7 @@ public final class SchedMetrics implements SchedListener {
         wait = new Histogram[capacity];
         configs = new VGpuConfig[capacity];
         currentWindow = new long[capacity];
+        windowStart = originNanos;
     }
 
     @Override
@@ -73,7 +86,7 @@ public final class SchedMetrics implements SchedListener {
         slices[v]++;
         service[v] += end - start;
         // Split the slice over the windows it spans.
-        long s = start;
+        long s = Math.max(start, windowStart);
         while (s < end) {
             rollTo(s);
             long wEnd = windowStart + windowNanos;
@@ -100,6 +113,16 @@ public final class SchedMetrics implements SchedListener {
             currentWindow = new long[capacity];
             windowStart += windowNanos;
         }
+    }
+
+    /**
+     * Starts the windows afresh at engine time {@code originNanos}: windows closed so far are dropped (the totals are
+     * kept). For a run that measures only after its setup; on the scheduler's thread.
+     */
+    public void startWindowsAt(long originNanos) {
+        windows.clear();
+        currentWindow = new long[capacity];
+        windowStart = originNanos;
     }
 
     /** Closes the window containing {@code endNanos} and every earlier one; call once at the end of a run. */

@@ -22,7 +22,7 @@ public final class CommandLine {
 
     /** Options taking an argument, and those that take none (QEMU's qemu-options.def HAS_ARG flag). */
     private static final Set<String> WITH_ARG = Set.of("M", "machine", "accel", "m", "smp", "kernel", "initrd",
-            "append", "serial", "display", "monitor", "name", "device", "qmp", "d", "D");
+            "append", "serial", "display", "monitor", "name", "device", "qmp", "d", "D", "drive");
     private static final Set<String> NO_ARG = Set.of("nographic", "no-reboot", "S", "enable-kvm", "h", "help",
             "version", "no-shutdown");
     /**
@@ -30,7 +30,7 @@ public final class CommandLine {
      * user can tell "QEMU has this, isthmus does not" from a typo. Value: whether it takes an argument.
      */
     private static final Map<String, Boolean> UNSUPPORTED = Map.ofEntries(
-            Map.entry("cpu", true), Map.entry("bios", true), Map.entry("drive", true), Map.entry("hda", true),
+            Map.entry("cpu", true), Map.entry("bios", true), Map.entry("hda", true),
             Map.entry("hdb", true), Map.entry("cdrom", true), Map.entry("netdev", true), Map.entry("net", true),
             Map.entry("chardev", true), Map.entry("object", true), Map.entry("numa", true),
             Map.entry("boot", true), Map.entry("vga", true), Map.entry("vnc", true), Map.entry("gdb", true),
@@ -78,6 +78,9 @@ public final class CommandLine {
         String serialSpec = null, monitorSpec = null, displaySpec = null, accel = null, machineAccel = null;
         boolean nographic = false, noReboot = false, startPaused = false;
         List<VmConfig.DebugExit> exits = new ArrayList<>();
+        // -device is checked after parsing, as QEMU creates devices last; -drive partly now, partly after parsing.
+        List<String[]> devices = new ArrayList<>();
+        VirtioOptions virtio = new VirtioOptions();
         VmConfig.QmpSocket qmp = null;
         List<String> logItems = new ArrayList<>();
 
@@ -130,7 +133,8 @@ public final class CommandLine {
                 case "no-shutdown" -> throw unsupported(loc);
                 case "S" -> startPaused = true;
                 case "name" -> name = name(loc, val);
-                case "device" -> exits.add(device(loc, val));
+                case "device" -> devices.add(new String[] {loc, val});
+                case "drive" -> virtio.drive(loc, val);
                 case "qmp" -> qmp = qmp(loc, val);
                 case "d" -> logItems.addAll(logItems(val));
                 case "D" -> logFile = val;
@@ -152,6 +156,8 @@ public final class CommandLine {
             throw new OptionException("-monitor " + monitorSpec, "only '-monitor none' is supported by isthmus vmm"
                     + " (use -qmp for a management socket)");
         }
+        // QEMU creates its block backends before the accelerator and the character backends.
+        virtio.createDrives();
         // -nographic points serial and monitor at stdio (mon:stdio) unless they are given.
         boolean monitorOnStdio = nographic && monitorSpec == null;
         VmConfig.Chardev serial;
@@ -168,8 +174,14 @@ public final class CommandLine {
                         + serialSpec + "'");
             }
         }
+        for (String[] d : devices) {
+            VmConfig.DebugExit exit = device(d[0], d[1], virtio);
+            if (exit != null) {
+                exits.add(exit);
+            }
+        }
         return new Run(new VmConfig(mem, cpus, kernel, initrd, append, serial, noReboot, startPaused, name,
-                List.copyOf(exits), qmp, List.copyOf(logItems), logFile));
+                List.copyOf(exits), qmp, List.copyOf(logItems), logFile, virtio.devices()));
     }
 
     private static OptionException unsupported(String loc) {
@@ -314,18 +326,24 @@ public final class CommandLine {
         return o.get("guest");
     }
 
-    private static VmConfig.DebugExit device(String loc, String val) {
+    /** An isa-debug-exit, or null for a virtio device (added to {@code virtio}). */
+    private static VmConfig.DebugExit device(String loc, String val, VirtioOptions virtio) {
         Map<String, String> o = QemuOpts.parse(val, "driver");
         String driver = o.getOrDefault("driver", "");
         if (driver.equals("help") || driver.equals("?")) {
-            throw new OptionException(null, "Devices supported by isthmus vmm:\nname \"isa-debug-exit\", bus ISA");
+            throw new OptionException(null, "Devices supported by isthmus vmm:\nname \"isa-debug-exit\", bus ISA\n"
+                    + VirtioOptions.help());
+        }
+        if (VirtioOptions.handles(driver)) {
+            virtio.device(loc, driver, o);
+            return null;
         }
         if (!driver.equals("isa-debug-exit") && (driver.startsWith("virtio-") || driver.startsWith("isa-")
                 || driver.startsWith("vhost-") || driver.startsWith("pci-") || driver.startsWith("usb-")
                 || Set.of("e1000", "ide-hd", "scsi-hd", "nvme", "vfio-pci", "i8042", "pvpanic", "qemu-xhci",
                 "ich9-ahci", "intel-iommu", "loader", "nec-usb-xhci", "pc-testdev", "ivshmem-plain").contains(driver))) {
             throw new OptionException(loc, "device '" + driver + "' is not supported by isthmus vmm (only"
-                    + " isa-debug-exit)");
+                    + " isa-debug-exit, virtio-blk-device and virtio-rng-device)");
         }
         if (!driver.equals("isa-debug-exit")) {
             throw new OptionException(loc, "'" + driver + "' is not a valid device model name");
@@ -473,6 +491,9 @@ public final class CommandLine {
                 -monitor none                         no monitor (use -qmp)
                 -qmp unix:PATH,server=on[,wait=off]   QMP on a UNIX socket
                 -device isa-debug-exit[,iobase=N][,iosize=N]   exit status (value << 1) | 1 on a port write
+                -drive file=PATH,format=raw,if=none,id=ID[,readonly=on]   a raw disk image
+                -device virtio-blk-device,drive=ID[,serial=S]   a virtio block device on that drive
+                -device virtio-rng-device             a virtio entropy device (host /dev/urandom)
                 -no-reboot                            exit instead of rebooting
                 -S                                    start with the CPUs stopped (QMP 'cont' starts them)
                 -name NAME                            the VM's name (QMP query-name)

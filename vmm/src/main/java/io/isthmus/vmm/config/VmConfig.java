@@ -18,10 +18,20 @@ import java.util.List;
  * @param qmp           the QMP socket, or {@code null}
  * @param logItems      {@code -d} items
  * @param logFile       {@code -D} path, or {@code null}
+ * @param virtioDevices {@code -device virtio-blk-device} and {@code virtio-rng-device}, in command-line order
+ *                      (QEMU microvm puts the first on its last virtio-mmio transport, the next on the one below)
  */
 public record VmConfig(long memBytes, int cpus, String kernel, String initrd, String append, Chardev serial,
                        boolean noReboot, boolean startPaused, String name, List<DebugExit> debugExits,
-                       QmpSocket qmp, List<String> logItems, String logFile) {
+                       QmpSocket qmp, List<String> logItems, String logFile, List<VirtioDeviceSpec> virtioDevices) {
+
+    /** A configuration without virtio devices. */
+    public VmConfig(long memBytes, int cpus, String kernel, String initrd, String append, Chardev serial,
+                    boolean noReboot, boolean startPaused, String name, List<DebugExit> debugExits,
+                    QmpSocket qmp, List<String> logItems, String logFile) {
+        this(memBytes, cpus, kernel, initrd, append, serial, noReboot, startPaused, name, debugExits, qmp, logItems,
+                logFile, List.of());
+    }
 
     /** A character backend ({@code -serial}): stdio, null, a file, or a UNIX socket. */
     public record Chardev(Kind kind, String path, boolean server, boolean waitForClient) {
@@ -34,4 +44,21 @@ public record VmConfig(long memBytes, int cpus, String kernel, String initrd, St
 
     /** {@code -qmp unix:PATH,server=on,wait=off}. */
     public record QmpSocket(String path, boolean waitForClient) {}
+
+    /** A virtio device on a virtio-mmio transport ({@code -device virtio-*-device}). */
+    public sealed interface VirtioDeviceSpec permits VirtioBlkSpec, VirtioRngSpec {}
+
+    /**
+     * {@code -device virtio-blk-device,drive=ID[,serial=S]} on {@code -drive file=PATH,format=raw,if=none,id=ID}.
+     *
+     * @param drive    the drive's id
+     * @param file     the raw image, as given (checked to be a regular file the VMM may open)
+     * @param readOnly {@code readonly=on}: opened read-only, and the guest sees a read-only disk
+     * @param serial   what the guest's GET_ID gets (at most 20 bytes are used), or {@code null}
+     */
+    public record VirtioBlkSpec(String drive, String file, boolean readOnly, String serial)
+            implements VirtioDeviceSpec {}
+
+    /** {@code -device virtio-rng-device}: entropy from the host's {@code /dev/urandom}. */
+    public record VirtioRngSpec() implements VirtioDeviceSpec {}
 }

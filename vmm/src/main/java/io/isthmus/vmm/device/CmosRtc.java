@@ -11,9 +11,16 @@ import java.time.ZonedDateTime;
  * {@code pc_cmos_init} fills them). Writes to the clock are accepted and ignored; other bytes are plain CMOS
  * RAM. Thread-safe: synchronized.
  */
-public final class CmosRtc implements BusDevice {
+public final class CmosRtc implements BusDevice, Device {
+    /** The index and data ports. */
+    public static final int PORT = 0x70;
     private final byte[] ram = new byte[128];
     private int index;
+
+    @Override
+    public void plug(Platform platform) {
+        platform.pio(PORT, 2, this, "rtc");
+    }
 
     /** An RTC reporting {@code lowRam} bytes below 4 GiB and {@code highRam} above. */
     public CmosRtc(long lowRam, long highRam) {

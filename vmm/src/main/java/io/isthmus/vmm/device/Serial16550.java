@@ -25,7 +25,9 @@ import java.io.OutputStream;
  * in which the backend took nothing. Thread-safe: the vCPU thread, the output thread and the input thread
  * synchronize on the device.
  */
-public final class Serial16550 implements BusDevice {
+public final class Serial16550 implements BusDevice, Device {
+    /** COM1's ports and ISA interrupt, where {@link #plug} puts it. */
+    public static final int COM1 = 0x3f8, COM1_IRQ = 4;
     private static final int LSR_DR = 0x01, LSR_THRE = 0x20, LSR_TEMT = 0x40;
     private static final int IER_RDI = 0x01, IER_THRI = 0x02, IER_RLSI = 0x04, IER_MSI = 0x08;
     private static final int IIR_NO_INT = 0x01, IIR_THRI = 0x02, IIR_RDI = 0x04, IIR_FIFO = 0xc0;
@@ -42,7 +44,7 @@ public final class Serial16550 implements BusDevice {
     static final long LINGER_MS = 1;
 
     private final OutputStream out;
-    private final IrqLine irq;
+    private IrqLine irq; // guarded by this; COM1's ISA line once plugged
     private final byte[] rx = new byte[RX_CAPACITY];
     private int rxHead, rxCount;
     private int ier, lcr, mcr = 0x08, scr, fcr, dll = 0x0c, dlm;
@@ -66,6 +68,20 @@ public final class Serial16550 implements BusDevice {
     public Serial16550(OutputStream out, IrqLine irq) {
         this.out = out;
         this.irq = irq;
+    }
+
+    /** COM1 writing to {@code out}: {@link #plug} connects it to ISA IRQ 4 at ports 0x3f8-0x3ff. */
+    public Serial16550(OutputStream out) {
+        this(out, IrqLine.NONE);
+    }
+
+    @Override
+    public void plug(Platform platform) {
+        IrqLine line = platform.isaIrq(COM1_IRQ);
+        synchronized (this) {
+            irq = line;
+        }
+        platform.pio(COM1, 8, this, "serial");
     }
 
     /**
@@ -352,10 +368,30 @@ public final class Serial16550 implements BusDevice {
     }
 
     /**
+     * A system reset, as QEMU's {@code serial_reset}: the registers back to their power-on values and the receive
+     * buffer emptied; the interrupt line drops.
+     */
+    @Override
+    public synchronized void reset() {
+        ier = 0;
+        lcr = 0;
+        mcr = 0x08;
+        scr = 0;
+        fcr = 0;
+        dll = 0x0c;
+        dlm = 0;
+        rxHead = 0;
+        rxCount = 0;
+        thrPending = false;
+        updateIrq();
+    }
+
+    /**
      * Ends the UART's life with the machine's, from any thread: what the guest writes after this is dropped, as it
      * would be by a QEMU process that has exited, and input is no longer taken. Flushes the backend first.
      * Idempotent; the registers keep answering.
      */
+    @Override
     public synchronized void close() {
         if (!closed) {
             flush();

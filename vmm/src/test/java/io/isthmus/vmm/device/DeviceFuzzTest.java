@@ -14,7 +14,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * what the rest of the machine does to them (interrupt lines, acknowledges, EOIs, time passing, received bytes,
  * resets). A device may answer anything but must not throw, hang or grow without bound, and its outputs must stay
  * in range (vectors 0-255, IOAPIC pins 0-23, the debug exit's status). Corpus:
- * {@code src/test/resources/io/isthmus/vmm/device/DeviceFuzzTestInputs/<method>/}.
+ * {@code src/test/resources/io/isthmus/vmm/device/DeviceFuzzTestInputs/<method>/}. Devices that plug are plugged into
+ * a {@link FuzzPlatform} as the machine plugs them and driven by absolute port and MMIO address.
  */
 @ExtendWith(FuzzCoverage.class)
 class DeviceFuzzTest {
@@ -25,21 +26,6 @@ class DeviceFuzzTest {
 
     private static int size(FuzzedDataProvider d, int[] sizes) {
         return d.pickValue(sizes);
-    }
-
-    /** An interrupt line that checks it only ever changes level (the UART raises on edges of its own state). */
-    static final class EdgeLine implements IrqLine {
-        private boolean level;
-        long edges;
-
-        @Override
-        public void set(boolean l) {
-            if (l == level) {
-                throw new AssertionError("line set to " + l + " twice in a row");
-            }
-            level = l;
-            edges++;
-        }
     }
 
     /** A backend that counts and forgets: what the guest transmits must not pile up in the device. */
@@ -55,19 +41,21 @@ class DeviceFuzzTest {
     @FuzzTest
     void serial(FuzzedDataProvider d) {
         CountingOut out = new CountingOut();
-        EdgeLine irq = new EdgeLine();
-        Serial16550 uart = new Serial16550(out, irq);
+        FuzzPlatform p = new FuzzPlatform();
+        Serial16550 uart = new Serial16550(out);
+        uart.plug(p); // as the machine plugs it: COM1's ports and ISA IRQ 4 (a line that checks its edges)
+        int com1 = Serial16550.COM1;
         long transmitted = 0;
         int flushes = 0;
         for (int n = 0; n < MAX_OPS && d.remainingBytes() > 0; n++) {
             switch (d.consumeInt(0, 5)) {
-                case 0 -> uart.read(d.consumeInt(0, 7), size(d, PIO_SIZES));
+                case 0 -> p.in(com1 + d.consumeInt(0, 7), size(d, PIO_SIZES));
                 case 1 -> {
                     int off = d.consumeInt(0, 7);
                     if (off == 0) {
                         transmitted++;
                     }
-                    uart.write(off, size(d, PIO_SIZES), d.consumeLong());
+                    p.out(com1 + off, size(d, PIO_SIZES), d.consumeLong());
                 }
                 case 2 -> uart.receive(d.consumeByte());
                 case 3 -> {
@@ -82,7 +70,7 @@ class DeviceFuzzTest {
                     }
                 }
                 default -> {
-                    long lsr = uart.read(5, 1);
+                    long lsr = p.in(com1 + 5, 1);
                     if ((lsr & ~0xffL) != 0) {
                         throw new AssertionError("LSR " + lsr + " wider than a byte");
                     }
@@ -93,7 +81,7 @@ class DeviceFuzzTest {
             throw new AssertionError(out.bytes + " bytes out for " + transmitted + " THR writes");
         }
         uart.close();
-        uart.write(0, 1, 'x');
+        p.out(com1, 1, 'x');
         if (out.bytes > transmitted) {
             throw new AssertionError("a byte went out after close");
         }
@@ -207,40 +195,97 @@ class DeviceFuzzTest {
 
     @FuzzTest
     void rtc(FuzzedDataProvider d) {
-        CmosRtc rtc = new CmosRtc(d.consumeLong(0, 3L << 30), d.consumeLong(0, 1L << 40));
+        FuzzPlatform p = new FuzzPlatform();
+        new CmosRtc(d.consumeLong(0, 3L << 30), d.consumeLong(0, 1L << 40)).plug(p);
         for (int n = 0; n < MAX_OPS && d.remainingBytes() > 0; n++) {
             if (d.consumeBoolean()) {
-                rtc.write(d.consumeInt(0, 1), size(d, PIO_SIZES), d.consumeLong());
+                p.out(CmosRtc.PORT + d.consumeInt(0, 1), size(d, PIO_SIZES), d.consumeLong());
             } else {
-                rtc.read(d.consumeInt(0, 1), size(d, PIO_SIZES));
+                long v = p.in(CmosRtc.PORT + d.consumeInt(0, 1), 1);
+                if ((v & ~0xffL) != 0) {
+                    throw new AssertionError("CMOS byte " + v);
+                }
             }
         }
     }
 
     @FuzzTest
     void debugExit(FuzzedDataProvider d) {
-        int[] status = {-1};
-        DebugExit dev = new DebugExit(new MachineControl() {
-            @Override
-            public void exit(int s, String why) {
-                status[0] = s;
-            }
-
-            @Override
-            public void reset(String why) { }
-        });
+        FuzzPlatform p = new FuzzPlatform();
+        int iobase = d.consumeInt(0, 0xfffc), iosize = d.pickValue(PIO_SIZES);
+        new DebugExit(iobase, iosize).plug(p);
         while (d.remainingBytes() > 0) {
             int size = d.pickValue(PIO_SIZES);
             long value = d.consumeLong();
+            int off = d.consumeInt(0, 3);
             if (d.consumeBoolean()) {
-                dev.read(d.consumeInt(0, 3), size);
+                long v = p.in(iobase + off, size);
+                if (off < iosize && v != 0) {
+                    throw new AssertionError("isa-debug-exit read " + v);
+                }
                 continue;
             }
-            dev.write(d.consumeInt(0, 3), size, value);
-            long v = value & ((1L << (size * 8)) - 1);
-            if (status[0] != (int) ((v << 1) | 1) || (status[0] & 1) != 1) {
-                throw new AssertionError("status " + status[0] + " for a " + size + "-byte write of " + value);
+            int before = p.exits.size();
+            p.out(iobase + off, size, value);
+            if (off >= iosize) {
+                if (p.exits.size() != before) {
+                    throw new AssertionError("an exit from port " + (iobase + off) + " outside the device");
+                }
+                continue;
             }
+            long v = value & ((1L << (size * 8)) - 1);
+            int status = p.exits.get(p.exits.size() - 1);
+            if (p.exits.size() != before + 1 || status != (int) ((v << 1) | 1) || (status & 1) != 1) {
+                throw new AssertionError("status " + status + " for a " + size + "-byte write of " + value);
+            }
+        }
+    }
+
+    /**
+     * The small devices of the machine plugged together as {@code MachineBuilder} plugs them (the UART, the i8042
+     * reset, the RTC, the ACPI sleep/reset registers, an isa-debug-exit), then random port and MMIO accesses near
+     * and inside their ranges: nothing throws, and only the writes QEMU defines end or reset the machine.
+     */
+    @FuzzTest
+    void machineDevices(FuzzedDataProvider d) {
+        FuzzPlatform p = new FuzzPlatform();
+        Serial16550 uart = new Serial16550(new CountingOut());
+        for (Device dev : new Device[] {uart, new I8042Reset(), new CmosRtc(64 << 20, 0), new AcpiGedRegs(),
+                new DebugExit(0xf4, 4)}) {
+            dev.plug(p);
+        }
+        long[] ports = p.portBases(), mmio = p.mmioBases();
+        try {
+            for (int n = 0; n < MAX_OPS && d.remainingBytes() > 0; n++) {
+                boolean isPio = d.consumeBoolean();
+                long[] bases = isPio ? ports : mmio;
+                long base = bases[d.consumeInt(0, bases.length - 1)];
+                long at = base + d.consumeInt(-2, (int) (isPio ? p.pioLength(base) : p.mmioLength(base)) + 1);
+                int size = size(d, isPio ? PIO_SIZES : MMIO_SIZES);
+                int exits = p.exits.size(), resets = p.resets.size();
+                if (d.consumeBoolean()) {
+                    if (isPio) {
+                        p.in(at, size);
+                    } else {
+                        p.read(at, size);
+                    }
+                    if (p.exits.size() != exits || p.resets.size() != resets) {
+                        throw new AssertionError("a read at 0x" + Long.toHexString(at) + " ended or reset the machine");
+                    }
+                } else {
+                    long value = d.consumeLong();
+                    if (isPio) {
+                        p.out(at, size, value);
+                    } else {
+                        p.write(at, size, value);
+                    }
+                    if (p.exits.size() > exits + 1 || p.resets.size() > resets + 1) {
+                        throw new AssertionError("one write, several exits or resets");
+                    }
+                }
+            }
+        } finally {
+            uart.close();
         }
     }
 }
