@@ -32,6 +32,7 @@ elf probe.c multiboot.ld probe.elf
 elf idle.c multiboot.ld idle.elf
 elf resetloop.c multiboot.ld resetloop.elf
 elf hostile.c multiboot.ld hostile.elf
+elf flood.c multiboot.ld flood.elf
 elf echo.c multiboot.ld echo.elf
 elf firmware.c multiboot.ld firmware.elf
 elf pci.c multiboot.ld pci.elf

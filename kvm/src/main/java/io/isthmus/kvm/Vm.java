@@ -19,6 +19,7 @@ import io.isthmus.kvm.memory.GuestRegion;
 import io.isthmus.sys.Errno;
 import io.isthmus.sys.EventFd;
 import io.isthmus.sys.Fd;
+import io.isthmus.sys.Libc;
 import io.isthmus.sys.KvmIoctl;
 import io.isthmus.sys.NativeException;
 
@@ -175,7 +176,7 @@ public final class Vm implements AutoCloseable {
             r.set(JAVA_LONG, KvmAbi.MEMORY_REGION_GUEST_PHYS_ADDR, s.guestAddress());
             r.set(JAVA_LONG, KvmAbi.MEMORY_REGION_MEMORY_SIZE, size);
             r.set(JAVA_LONG, KvmAbi.MEMORY_REGION_USERSPACE_ADDR, hostAddress);
-            int res = fd.ioctlRaw(KvmIoctl.KVM_SET_USER_MEMORY_REGION, r);
+            int res = Libc.ioctl(fd.get(), KvmIoctl.KVM_SET_USER_MEMORY_REGION, r);
             if (res < 0) {
                 throw new NativeException(fd.describe(KvmIoctl.KVM_SET_USER_MEMORY_REGION)
                         + String.format(" (slot %d, guest 0x%x, %d bytes, flags %d)", s.slot(), s.guestAddress(),
@@ -212,7 +213,7 @@ public final class Vm implements AutoCloseable {
      *                         {@link Kvm#maxVcpus()} already, {@code EEXIST} when the id is taken
      */
     public Vcpu createVcpu(int id) {
-        int raw = fd.ioctlRaw(KvmIoctl.KVM_CREATE_VCPU, id);
+        int raw = Libc.ioctl(fd.get(), KvmIoctl.KVM_CREATE_VCPU, id); // the setup form: FailNth counts it
         if (raw < 0) {
             throw new NativeException(fd.describe(KvmIoctl.KVM_CREATE_VCPU) + " (vCPU id " + id + ")", -raw);
         }
@@ -351,7 +352,7 @@ public final class Vm implements AutoCloseable {
             kvm_irqfd.fd(s, eventfd.fd().get());
             kvm_irqfd.gsi(s, gsi);
             kvm_irqfd.flags(s, flags);
-            int r = fd.ioctlRaw(KvmIoctl.KVM_IRQFD, s);
+            int r = Libc.ioctl(fd.get(), KvmIoctl.KVM_IRQFD, s);
             if (r < 0) {
                 throw new NativeException(fd.describe(KvmIoctl.KVM_IRQFD) + " (gsi " + gsi + ", "
                         + eventfd.fd().name() + ")", -r);
@@ -385,7 +386,7 @@ public final class Vm implements AutoCloseable {
                 kvm_ioeventfd.datamatch(s, datamatch);
             }
             kvm_ioeventfd.flags(s, f);
-            int r = fd.ioctlRaw(KvmIoctl.KVM_IOEVENTFD, s);
+            int r = Libc.ioctl(fd.get(), KvmIoctl.KVM_IOEVENTFD, s);
             if (r < 0) {
                 throw new NativeException(fd.describe(KvmIoctl.KVM_IOEVENTFD) + String.format(
                         " (%s 0x%x/%d)", pio ? "port" : "mmio", address, length), -r);
@@ -403,7 +404,7 @@ public final class Vm implements AutoCloseable {
     }
 
     static KvmStats openStats(Fd owner, String name) {
-        int r = owner.ioctlRaw(KvmIoctl.KVM_GET_STATS_FD, 0);
+        int r = Libc.ioctl(owner.get(), KvmIoctl.KVM_GET_STATS_FD, 0);
         if (r == -Errno.ENOTTY || r == -Errno.EINVAL) {
             throw new UnsupportedOperationException("binary statistics are not available: this kernel lacks"
                     + " KVM_GET_STATS_FD (KVM_CAP_BINARY_STATS_FD, Linux 5.14+); " + owner.describe(

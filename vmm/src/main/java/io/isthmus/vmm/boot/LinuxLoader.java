@@ -30,6 +30,8 @@ import java.util.List;
  */
 public final class LinuxLoader {
     private static final int HDRS = 0x53726448;
+    /** How much of the file QEMU's {@code x86_load_linux} reads as the header. */
+    private static final int HEADER_BYTES = 8192;
     /** Where the 64-bit entry's {@code boot_params} go: where the real-mode setup code would be loaded. */
     public static final long BOOT_PARAMS = 0x10000;
     /** xloadflags: the kernel has a 64-bit entry at 0x200 past its protected-mode start. */
@@ -45,9 +47,11 @@ public final class LinuxLoader {
     /** Loads a bzImage and its initrd; returns the real-mode entry state. */
     public static BootState load(byte[] image, String path, String cmdline, String initrd, MemoryMap map,
                                  GuestRam ram) {
-        ByteBuffer h = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
+        // QEMU reads the header into a zeroed 8 KiB buffer: fields past the end of a short file read as 0.
+        ByteBuffer h = ByteBuffer.wrap(image.length >= HEADER_BYTES ? image : java.util.Arrays.copyOf(image, HEADER_BYTES))
+                .order(ByteOrder.LITTLE_ENDIAN);
         int protocol = h.getShort(0x206) & 0xffff;
-        int loadflags = image[0x211] & 0xff;
+        int loadflags = h.get(0x211) & 0xff;
         long realAddr, cmdlineAddr, protAddr;
         int cmdlineSize = (utf8(cmdline).length + 16) & ~15;
         if (protocol < 0x200 || (loadflags & 1) == 0) {
@@ -78,7 +82,7 @@ public final class LinuxLoader {
             initrdMax = map.lowRam() - 1;
         }
 
-        int setupSects = image[0x1f1] & 0xff;
+        int setupSects = h.get(0x1f1) & 0xff;
         if (setupSects == 0) {
             setupSects = 4;
         }

@@ -84,6 +84,8 @@ public final class MultibootLoader {
             }
             loadAddr = elf.low();
             entry = elf.entry();
+            // Checked before the image is built: a header may ask for gigabytes.
+            fits(ram, loadAddr, elf.span(), "the kernel");
             kimage = elf.image(kernel);
         } else {
             if (h + 32 > kernel.length) {
@@ -132,6 +134,7 @@ public final class MultibootLoader {
             if (kernelSize > Integer.MAX_VALUE - PAGE) {
                 throw new ImageFormatException(at + "kernel of 0x" + Long.toHexString(kernelSize) + " bytes is too large");
             }
+            fits(ram, loadAddr, kernelSize, "the kernel");
             kimage = new byte[(int) kernelSize];
             System.arraycopy(kernel, (int) textOffset, kimage, 0, (int) loadSize);
         }
@@ -243,11 +246,15 @@ public final class MultibootLoader {
     }
 
     private static void write(GuestRam ram, long gpa, byte[] data, String what) {
-        if (!ram.isRam(gpa, data.length)) {
-            throw new ImageFormatException("Multiboot: " + what + " (0x" + Long.toHexString(data.length)
+        fits(ram, gpa, data.length, what);
+        ram.write(gpa, data);
+    }
+
+    private static void fits(GuestRam ram, long gpa, long length, String what) {
+        if (!ram.isRam(gpa, length)) {
+            throw new ImageFormatException("Multiboot: " + what + " (0x" + Long.toHexString(length)
                     + " bytes at 0x" + Long.toHexString(gpa) + ") does not fit in guest RAM; give more memory with -m");
         }
-        ram.write(gpa, data);
     }
 
     private static long align(long v) {
