@@ -40,6 +40,10 @@ elf firmware.c pvh.ld firmware-pvh.elf -DPVH
 elf pvh.c pvh.ld pvh.elf
 # The same PVH guest in a 64-bit ELF container (32-bit code, EM_X86_64 header), as a vmlinux is.
 objcopy -O elf64-x86-64 "$out/pvh.elf" "$out/pvh64.elf"
+# 64-bit freestanding PVH guests (an ELF64 whose 32-bit entry stub enables long mode): gcc -m64.
+cflags64=(-m64 -ffreestanding -nostdlib -fno-pic -no-pie -static -O2 -fno-stack-protector -mno-red-zone
+          -fno-asynchronous-unwind-tables -fno-builtin -Wl,--build-id=none -Wl,--no-warn-rwx-segments)
+gcc "${cflags64[@]}" -Wl,-T,"$here/pvh.ld" -o "$out/vgpu.elf" "$here/vgpu.c"
 bz bzimage
 bz irq16
 bz reset16

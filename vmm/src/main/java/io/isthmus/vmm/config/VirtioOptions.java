@@ -49,6 +49,10 @@ final class VirtioOptions {
             "iothread", "discard", "report-discard-granularity", "write-zeroes", "max-discard-sectors",
             "max-write-zeroes-sectors", "x-enable-wce-if-config-wce");
     private static final Set<String> RNG_UNSUPPORTED = Set.of("rng", "max-bytes", "period");
+    /** The paravirtual vGPU's driver name (isthmus's own; QEMU has none). */
+    static final String VGPU = "isthmus-vgpu";
+    /** A vGPU's default device-memory quota. */
+    static final long VGPU_DEFAULT_MEMORY = 64L << 20;
 
     /** One {@code -drive}: its options as given, then (once created) its file, or null for an empty drive. */
     private static final class Drive {
@@ -70,12 +74,13 @@ final class VirtioOptions {
 
     /** Whether {@code driver} is a device this class handles. */
     static boolean handles(String driver) {
-        return driver.equals("virtio-blk-device") || driver.equals("virtio-rng-device");
+        return driver.equals("virtio-blk-device") || driver.equals("virtio-rng-device") || driver.equals(VGPU);
     }
 
     /** The device names for {@code -device help}, in QEMU's format. */
     static String help() {
-        return "name \"virtio-blk-device\", bus virtio-bus\nname \"virtio-rng-device\", bus virtio-bus";
+        return "name \"virtio-blk-device\", bus virtio-bus\nname \"virtio-rng-device\", bus virtio-bus\n"
+                + "name \"" + VGPU + "\", bus virtio-bus, desc \"isthmus paravirtual vGPU\"";
     }
 
     /** {@code -drive VAL} as QEMU parses it: a well-formed, unique id. */
@@ -231,6 +236,10 @@ final class VirtioOptions {
         if (devices.size() == MAX_DEVICES) {
             throw new OptionException(loc, "No 'virtio-bus' bus found for device '" + driver + "'");
         }
+        if (driver.equals(VGPU)) {
+            devices.add(vgpu(loc, o));
+            return;
+        }
         boolean blk = driver.equals("virtio-blk-device");
         String drive = null, serial = null;
         for (Map.Entry<String, String> e : o.entrySet()) {
@@ -284,6 +293,61 @@ final class VirtioOptions {
         }
         used.add(drive);
         devices.add(new VmConfig.VirtioBlkSpec(drive, d.file, d.readOnly, serial));
+    }
+
+    /** {@code -device isthmus-vgpu,...}: every property checked, with what to write instead. */
+    private static VmConfig.VgpuSpec vgpu(String loc, Map<String, String> o) {
+        String engine = "host";
+        int weight = 1, cap = 100;
+        long memory = VGPU_DEFAULT_MEMORY;
+        for (Map.Entry<String, String> e : o.entrySet()) {
+            String k = e.getKey(), v = e.getValue();
+            switch (k) {
+                case "driver" -> { }
+                case "id" -> {
+                    if (!isIdentifier(v)) {
+                        throw new OptionException(loc, IDENTIFIER);
+                    }
+                }
+                case "engine" -> {
+                    if (!v.equals("host") && !v.equals("cuda")) {
+                        throw new OptionException(loc, "Parameter 'engine' of " + VGPU + " expects host or cuda, not '"
+                                + v + "'");
+                    }
+                    engine = v;
+                }
+                case "weight" -> weight = (int) number(loc, k, v, 1, io.isthmus.sched.VGpuConfig.MAX_WEIGHT);
+                case "cap" -> cap = (int) number(loc, k, v, 1, 100);
+                case "memory" -> {
+                    memory = QemuOpts.parseSize(v, 1L << 20);
+                    if (memory < 0) {
+                        throw new OptionException(loc, "Parameter 'memory' of " + VGPU + " expects a size, e.g. 256M,"
+                                + " not '" + v + "'");
+                    }
+                    if (memory < 4096 || memory > 1L << 40) {
+                        throw new OptionException(loc, "Parameter 'memory' of " + VGPU + " is " + memory
+                                + " bytes; use 4K to 1T, e.g. memory=256M");
+                    }
+                }
+                default -> throw notFound(loc, VGPU, k);
+            }
+        }
+        return new VmConfig.VgpuSpec(engine, weight, memory, cap);
+    }
+
+    private static long number(String loc, String key, String v, long min, long max) {
+        long n;
+        try {
+            n = Long.parseLong(v);
+        } catch (NumberFormatException ex) {
+            throw new OptionException(loc, "Parameter '" + key + "' of " + VGPU + " expects a number from " + min
+                    + " to " + max + ", not '" + v + "'");
+        }
+        if (n < min || n > max) {
+            throw new OptionException(loc, "Parameter '" + key + "' of " + VGPU + " is " + n + "; use " + min + " to "
+                    + max);
+        }
+        return n;
     }
 
     private static OptionException notFound(String loc, String driver, String property) {

@@ -66,7 +66,7 @@ public record VmConfig(long memBytes, int cpus, String kernel, String initrd, St
     public record QmpSocket(String path, boolean waitForClient) {}
 
     /** A virtio device on a virtio-mmio transport ({@code -device virtio-*-device}). */
-    public sealed interface VirtioDeviceSpec permits VirtioBlkSpec, VirtioRngSpec {}
+    public sealed interface VirtioDeviceSpec permits VirtioBlkSpec, VirtioRngSpec, VgpuSpec {}
 
     /**
      * {@code -device virtio-blk-device,drive=ID[,serial=S]} on {@code -drive file=PATH,format=raw,if=none,id=ID}.
@@ -81,4 +81,15 @@ public record VmConfig(long memBytes, int cpus, String kernel, String initrd, St
 
     /** {@code -device virtio-rng-device}: entropy from the host's {@code /dev/urandom}. */
     public record VirtioRngSpec() implements VirtioDeviceSpec {}
+
+    /**
+     * {@code -device isthmus-vgpu[,weight=N][,memory=SIZE][,cap=PERCENT][,engine=host|cuda]}: a paravirtual vGPU
+     * (docs/vgpu-device.md) with its share of the process's engine.
+     *
+     * @param engine      the engine every vGPU of this process naming it shares: {@code host} or {@code cuda}
+     * @param weight      its scheduling weight, 1 to {@link io.isthmus.sched.VGpuConfig#MAX_WEIGHT}
+     * @param memoryBytes its device-memory quota
+     * @param capPercent  the most of the engine's time it may use, 1 to 100 (100: no cap)
+     */
+    public record VgpuSpec(String engine, int weight, long memoryBytes, int capPercent) implements VirtioDeviceSpec {}
 }

@@ -31,6 +31,16 @@ public final class VirtioDevices {
                 }
             }
             case VmConfig.VirtioRngSpec r -> new VirtioRng();
+            case VmConfig.VgpuSpec g -> {
+                io.isthmus.vmm.vgpu.VgpuHosts.Lease lease;
+                try {
+                    lease = io.isthmus.vmm.vgpu.VgpuHosts.acquire(g.engine());
+                } catch (RuntimeException e) { // the engine cannot run here (cuda without its driver)
+                    throw new IOException("isthmus-vgpu: engine '" + g.engine() + "' is not available: "
+                            + e.getMessage(), e);
+                }
+                yield new VirtioVgpu(lease, g.weight(), g.capPercent(), g.memoryBytes());
+            }
         };
     }
 

@@ -112,6 +112,11 @@ public final class Virtqueue {
         lock.lock();
     }
 
+    /** Takes the queue's lock if no one holds it: for a device completing from its own thread. */
+    boolean tryLock() {
+        return lock.tryLock();
+    }
+
     void unlock() {
         lock.unlock();
     }
@@ -244,9 +249,17 @@ public final class Virtqueue {
 
     /** Returns {@code chain} to the driver on the used ring, with {@code written} bytes written into it. */
     public void push(DescriptorChain chain, long written) {
+        push(chain.head(), written);
+    }
+
+    /**
+     * Returns the chain whose head descriptor is {@code head} (one that {@link #pop()} returned and that was not pushed
+     * since): for a device that completes chains after the flyweight moved on.
+     */
+    public void push(int head, long written) {
         int slot = nextUsed & (size - 1);
         long at = USED_RING + (long) USED_ELEM * slot;
-        used.set(JAVA_INT, at, chain.head());
+        used.set(JAVA_INT, at, head);
         used.set(JAVA_INT, at + 4, (int) Math.min(written, 0xFFFF_FFFFL));
         nextUsed = (nextUsed + 1) & 0xFFFF;
         SHORT.setRelease(used, (long) USED_IDX, (short) nextUsed);
