@@ -61,7 +61,9 @@ class LinuxBootTest {
         Path qemuDisk = disk(dir.resolve("qemu.img")), ourDisk = disk(dir.resolve("isthmus.img"));
 
         Run qemu = qemu(args(kernel, initramfs, qemuDisk, mib, reads));
-        Run ours = isthmus(args(kernel, initramfs, ourDisk, mib, reads));
+        List<String> ourArgs = new ArrayList<>(args(kernel, initramfs, ourDisk, mib, reads));
+        ourArgs.addAll(List.of("-device", "isthmus-testdev"));
+        Run ours = isthmus(ourArgs);
 
         Map<String, String> q = report(qemu.out), i = report(ours.out);
         assertEquals(0, qemu.status, "QEMU's exit status (ACPI power-off):\n" + qemu.out);
@@ -74,7 +76,7 @@ class LinuxBootTest {
         long qm = Long.parseLong(q.get("memtotal_kib")), im = Long.parseLong(i.get("memtotal_kib"));
         assertTrue(Math.abs(qm - im) < qm / 50, "MemTotal " + im + " kB here, " + qm + " kB under QEMU");
         for (String key : List.of("cpus", "timer", "virtio 0x0002", "virtio 0x0004", "acpi",
-                "pci_devices", "vda_sectors", "vda_first_sector_md5", "wrote")) {
+                "pci 0000:00:00.0", "vda_sectors", "vda_first_sector_md5", "wrote")) {
             assertEquals(q.get(key), i.get(key), key + ": QEMU's guest said\n" + qemu.out + "\nthis VMM's said\n"
                     + ours.out);
         }
@@ -84,6 +86,16 @@ class LinuxBootTest {
         assertEquals("driver=virtio_blk", i.get("virtio 0x0002"));
         assertEquals("driver=virtio_rng", i.get("virtio 0x0004"));
         assertEquals((DISK_MIB << 20) / 512 + " ro=0", i.get("vda_sectors"));
+        // The PCI bus (-M microvm,pcie=on): both guests see the host bridge; this VMM's also the test function
+        // (not a QEMU device), whose 128 GiB BAR2 the kernel placed, naturally aligned, in the 64-bit window.
+        assertEquals("1", q.get("pci_devices"), qemu.out);
+        assertEquals("2", i.get("pci_devices"), ours.out);
+        assertEquals("0x1b36:0x0008 class=0x060000 bar0=0x0000000000000000 bar2=0x0000000000000000",
+                i.get("pci 0000:00:00.0"));
+        String testdev = i.get("pci 0000:00:01.0");
+        assertTrue(testdev != null && testdev.startsWith("0x1234:0x7e57 class=0xff0000 bar0=0x00000000c"), ours.out);
+        long bar2 = Long.parseUnsignedLong(testdev.replaceFirst(".*bar2=0x", ""), 16);
+        assertTrue(bar2 >= 1L << 38 && bar2 % (128L << 30) == 0, "BAR2 at 0x" + Long.toHexString(bar2));
         byte[] qemuBytes = Files.readAllBytes(qemuDisk), ourBytes = Files.readAllBytes(ourDisk);
         assertTrue(new String(ourBytes, 4096, 40, StandardCharsets.US_ASCII).startsWith(
                 "written by the guest through virtio-blk"), "the guest's write reached the file");
@@ -102,7 +114,7 @@ class LinuxBootTest {
     }
 
     private static List<String> args(Path kernel, Path initramfs, Path disk, int mib, int reads) {
-        return List.of("-M", "microvm", "-accel", "kvm", "-m", "256M", "-display", "none", "-no-reboot",
+        return List.of("-M", "microvm,pcie=on", "-accel", "kvm", "-m", "256M", "-display", "none", "-no-reboot",
                 "-serial", "stdio", "-kernel", kernel.toString(), "-initrd", initramfs.toString(),
                 "-append", "console=ttyS0 panic=-1 quiet isthmus.run=bench isthmus.bench_mib=" + mib
                         + " isthmus.randreads=" + reads,
@@ -128,9 +140,9 @@ class LinuxBootTest {
         Matcher matcher = LINE.matcher(console);
         while (matcher.find()) {
             String line = matcher.group(1).strip();
-            if (line.startsWith("virtio ")) {
+            if (line.startsWith("virtio ") || line.startsWith("pci ")) {
                 String[] w = line.split(" ", 3);
-                m.put("virtio " + w[1], w.length > 2 ? w[2] : "");
+                m.put(w[0] + " " + w[1], w.length > 2 ? w[2] : "");
             } else if (line.startsWith("bench ")) {
                 String[] w = line.split(" ", 3);
                 m.put("bench " + w[1].replaceFirst("=.*", ""), line);
