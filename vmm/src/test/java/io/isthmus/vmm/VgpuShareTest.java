@@ -40,7 +40,7 @@ class VgpuShareTest {
         for (int i = 0; i < 2; i++) {
             Files.deleteIfExists(sockets.get(i));
             List<String> args = new ArrayList<>(List.of("-m", "64M", "-serial", "stdio", "-kernel",
-                    TestGuests.guest("vgpu.elf").toString(), "-append", "requests=100000000 depth=32 mix=spin:1000",
+                    TestGuests.guest("vgpu.elf").toString(), "-append", "requests=100000000 depth=64 mix=spin:1000",
                     "-device", "isthmus-vgpu,weight=" + weights[i] + ",memory=1M",
                     "-qmp", "unix:" + sockets.get(i) + ",server=on,wait=off"));
             args.addAll(TestGuests.EXIT_DEVICE);
