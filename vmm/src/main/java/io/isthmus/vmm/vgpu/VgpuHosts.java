@@ -1,6 +1,8 @@
 package io.isthmus.vmm.vgpu;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import io.isthmus.sched.Policy;
@@ -8,6 +10,7 @@ import io.isthmus.sched.SchedulerConfig;
 import io.isthmus.sched.cuda.CudaEngine;
 import io.isthmus.sched.engine.DeviceEngine;
 import io.isthmus.sched.engine.HostEngine;
+import io.isthmus.sched.metrics.SchedMetrics;
 import io.isthmus.sched.vgpu.VgpuHost;
 
 /**
@@ -41,13 +44,49 @@ public final class VgpuHosts {
                 default -> throw new IllegalArgumentException("no vGPU engine '" + engine + "'; use host or cuda");
             };
             VgpuHost h = new VgpuHost(SchedulerConfig.of(Policy.WEIGHTED, MAX_VGPUS), e);
+            // Totals only: windows start at the end of time, so nothing accumulates per window however long it runs.
+            SchedMetrics m = new SchedMetrics(MAX_VGPUS, 1_000_000_000L, Long.MAX_VALUE / 4);
+            h.addListener(m);
             h.start();
-            s = new Shared(engine, h);
+            s = new Shared(engine, h, m);
             HOSTS.put(engine, s);
         }
         s.leases++;
         return new Lease(s);
     }
+
+    /**
+     * What each open vGPU on {@code engine}'s host has received so far: for measuring shares over an interval (take
+     * two snapshots). Empty when no host for that engine is open.
+     */
+    public static List<Usage> usage(String engine) {
+        Shared s;
+        synchronized (VgpuHosts.class) {
+            s = HOSTS.get(engine);
+        }
+        List<Usage> out = new ArrayList<>();
+        if (s != null) {
+            s.host.runOnSchedulerThread(() -> {
+                for (int v = 0; v < MAX_VGPUS; v++) {
+                    if (s.metrics.config(v) != null && s.metrics.leftAt(v) == Long.MAX_VALUE) {
+                        out.add(new Usage(v, s.metrics.config(v).weight(), s.metrics.serviceNanos(v),
+                                s.metrics.items(v)));
+                    }
+                }
+            });
+        }
+        return out;
+    }
+
+    /**
+     * One vGPU's totals on its engine.
+     *
+     * @param vgpu         its id on the scheduler
+     * @param weight       its weight
+     * @param serviceNanos the engine time its requests took
+     * @param requests     how many of its requests ran
+     */
+    public record Usage(int vgpu, int weight, long serviceNanos, long requests) {}
 
     private static synchronized void release(Shared s) {
         if (--s.leases == 0) {
@@ -60,11 +99,13 @@ public final class VgpuHosts {
     private static final class Shared {
         final String name;
         final VgpuHost host;
+        final SchedMetrics metrics;
         int leases;
 
-        Shared(String name, VgpuHost host) {
+        Shared(String name, VgpuHost host, SchedMetrics metrics) {
             this.name = name;
             this.host = host;
+            this.metrics = metrics;
         }
     }
 
