@@ -50,6 +50,7 @@ class Serial16550Test {
         for (byte b : "hi\n".getBytes(StandardCharsets.US_ASCII)) {
             out(THR, b);
         }
+        uart.flush(); // the UART hands bytes to its output thread: wait until the backend has them
         assertArrayEquals("hi\n".getBytes(StandardCharsets.US_ASCII), out.toByteArray());
         assertEquals(0x60, in(LSR), "always ready to transmit");
         assertFalse(irq.level(), "no interrupt while IER is 0");
@@ -118,6 +119,7 @@ class Serial16550Test {
         assertEquals(0x00, in(IER), "DLM");
         out(THR, 0x01); // 115200 baud
         out(IER, 0x00);
+        uart.flush(); // the UART hands bytes to its output thread: wait until the backend has them
         assertEquals(0, out.size(), "a DLL write transmits nothing");
         assertEquals(0x01, in(THR));
         out(LCR, 0x03);
@@ -148,6 +150,7 @@ class Serial16550Test {
         out(MCR, 0x10 | 0x0f);
         assertEquals(0xf0, in(MSR), "DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD");
         out(THR, 'q');
+        uart.flush(); // the UART hands bytes to its output thread: wait until the backend has them
         assertEquals(0, out.size(), "loopback: nothing on the wire");
         assertEquals(0x61, in(LSR));
         assertEquals('q', in(THR));
@@ -189,6 +192,7 @@ class Serial16550Test {
         out(THR, 'a');
         uart.close();
         out(THR, 'b');
+        uart.flush(); // the UART hands bytes to its output thread: wait until the backend has them
         assertArrayEquals(new byte[] {'a'}, out.toByteArray());
         assertFalse(uart.receive((byte) 'c'));
         assertEquals(0x60, in(LSR), "registers still answer");
