@@ -59,6 +59,21 @@ class MachineRaceTest {
                 LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(5_000_000));
                 vm.stop();
                 assertEquals(MicroVm.RunState.PAUSED, vm.state());
+                // The UART hands the guest's bytes to an output thread, so what a vCPU wrote before stop() may
+                // still arrive for a moment: wait until the output has been still for 30 ms (a vCPU still running
+                // this guest prints every few ms, so it never gets there), then watch it for 15 ms more.
+                long settleEnd = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+                int quiet = out.size();
+                while (true) {
+                    Thread.sleep(30);
+                    int now = out.size();
+                    if (now == quiet) {
+                        break;
+                    }
+                    assertTrue(System.nanoTime() < settleEnd, "the guest kept printing for 2 s after stop() returned"
+                            + " (cycle " + cycles + ")");
+                    quiet = now;
+                }
                 int n = out.size();
                 Thread.sleep(15);
                 assertEquals(n, out.size(), "a vCPU ran after stop() returned (cycle " + cycles + ", " + resets.get()
