@@ -1,6 +1,7 @@
 /** The reference VMM: QEMU-compatible command line, microvm-like machine, loaders, devices and QMP. */
 module io.isthmus.vmm {
     requires io.isthmus.kvm;
+    requires io.isthmus.sched;
     requires org.slf4j;
     requires com.fasterxml.jackson.databind;
 
@@ -9,5 +10,8 @@ module io.isthmus.vmm {
     exports io.isthmus.vmm.config;
     exports io.isthmus.vmm.device;
     exports io.isthmus.vmm.machine;
+    exports io.isthmus.vmm.pci;
     exports io.isthmus.vmm.qmp;
+    exports io.isthmus.vmm.virtio;
+    exports io.isthmus.vmm.vgpu;
 }

@@ -30,11 +30,26 @@ elf multiboot.c multiboot.ld multiboot-aout.elf -DAOUT
 objcopy -O binary "$out/multiboot-aout.elf" "$out/multiboot-aout.bin"
 elf probe.c multiboot.ld probe.elf
 elf idle.c multiboot.ld idle.elf
+elf resetloop.c multiboot.ld resetloop.elf
 elf hostile.c multiboot.ld hostile.elf
+elf flood.c multiboot.ld flood.elf
 elf echo.c multiboot.ld echo.elf
+elf firmware.c multiboot.ld firmware.elf
+elf pci.c multiboot.ld pci.elf
+elf firmware.c pvh.ld firmware-pvh.elf -DPVH
 elf pvh.c pvh.ld pvh.elf
 # The same PVH guest in a 64-bit ELF container (32-bit code, EM_X86_64 header), as a vmlinux is.
 objcopy -O elf64-x86-64 "$out/pvh.elf" "$out/pvh64.elf"
+# 64-bit freestanding PVH guests (an ELF64 whose 32-bit entry stub enables long mode): gcc -m64.
+cflags64=(-m64 -ffreestanding -nostdlib -fno-pic -no-pie -static -O2 -fno-stack-protector -mno-red-zone
+          -fno-asynchronous-unwind-tables -fno-builtin -Wl,--build-id=none -Wl,--no-warn-rwx-segments)
+gcc "${cflags64[@]}" -Wl,-T,"$here/pvh.ld" -o "$out/vgpu.elf" "$here/vgpu.c"
 bz bzimage
 bz irq16
 bz reset16
+# The firmware guest as a bzImage: bzfirmware.S's setup sectors, then firmware.c linked at 1 MiB as a flat binary.
+bz bzfirmware
+elf firmware.c multiboot.ld firmware-bzk.elf -DBZIMAGE
+objcopy -O binary "$out/firmware-bzk.elf" "$out/firmware-bzk.bin"
+cat "$out/bzfirmware.bin" "$out/firmware-bzk.bin" >"$out/firmware-bz.bin"
+rm -f "$out/bzfirmware.bin" "$out/firmware-bzk.elf" "$out/firmware-bzk.bin"

@@ -69,7 +69,7 @@ public final class Fd implements AutoCloseable {
 
     /** {@code ioctl(fd, request, arg)} with an integer argument; throws on failure. */
     public int ioctl(long request, long arg) {
-        int r = Libc.ioctlRaw(fd, request, arg);
+        int r = Libc.ioctl(fd, request, arg);
         if (r < 0) {
             throw new NativeException(describe(request), -r);
         }
@@ -78,7 +78,7 @@ public final class Fd implements AutoCloseable {
 
     /** {@code ioctl(fd, request, arg)} with a pointer argument; throws on failure. */
     public int ioctl(long request, MemorySegment arg) {
-        int r = Libc.ioctlRaw(fd, request, arg);
+        int r = Libc.ioctl(fd, request, arg);
         if (r < 0) {
             throw new NativeException(describe(request), -r);
         }

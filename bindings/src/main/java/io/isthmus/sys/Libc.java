@@ -20,6 +20,14 @@ import java.lang.invoke.MethodHandle;
  * result or {@code -errno} (the kernel's own convention) and never throw: they are for hot paths such as
  * {@code KVM_RUN}. The other forms throw {@link NativeException} naming the operation.
  *
+ * <p>Fault injection for tests ({@link FailNth}), as the kernel's {@code fail-nth} does for its allocations: the
+ * calling thread's Nth system call from now fails with a chosen errno, without being made. Every form counts except
+ * the hot-path raw ones ({@code ioctlRaw}, {@code readRaw}, {@code writeRaw}, {@code preadRaw}, {@code pwriteRaw},
+ * {@code pollRaw}, {@code tgkillRaw}, {@code sigtimedwaitRaw}, {@code gettid}, {@code getpid}) and the releasing ones
+ * ({@code closeRaw}, {@code munmapRaw}: Linux always releases a descriptor on close and a valid mapping on munmap,
+ * so failing them would only model leaks the kernel cannot cause). Setup ioctls go through {@link #ioctl(int, long,
+ * long)}, which counts, so {@code KVM_RUN}'s path ({@code ioctlRaw}) carries no check at all.
+ *
  * <p>Stateless apart from the per-thread scratch; safe to call from any thread.
  */
 public final class Libc {
@@ -87,6 +95,9 @@ public final class Libc {
     private static final class Scratch {
         final MemorySegment capture;
         final MemorySegment small;
+        /** {@link FailNth}: counted calls to go until the injected failure (0: disarmed), its errno, the tally. */
+        int failIn, failErrno, counted;
+        boolean failed;
 
         Scratch() {
             // Auto arena: the memory lives as long as the thread's Scratch is reachable.
@@ -114,6 +125,57 @@ public final class Libc {
         }
     }
 
+    /**
+     * {@link #syscall} for the calls that fault injection counts: while {@link FailNth} is armed on this thread, the
+     * Nth one returns {@code -errno} without being made.
+     */
+    private static long counted(long nr, long a, long b, long c, long d, long e, long f) {
+        Scratch s = SCRATCH.get();
+        if (s.failIn > 0) {
+            s.counted++;
+            if (--s.failIn == 0) {
+                s.failed = true;
+                return -s.failErrno;
+            }
+        }
+        return syscall(nr, a, b, c, d, e, f);
+    }
+
+    /**
+     * Test seam: make the calling thread's Nth counted system call fail, as the kernel's
+     * {@code /proc/thread-self/fail-nth} makes its Nth fault-injection site fail. A test arms it, runs an operation
+     * and checks that the operation failed cleanly (naming the step, releasing what it made), then arms N + 1,
+     * until the operation completes without reaching the Nth call. Which calls count: see {@link Libc}. Per thread,
+     * like the kernel's; nothing is counted on a thread that has not armed it.
+     */
+    public static final class FailNth {
+        private FailNth() {}
+
+        /** The calling thread's {@code n}th counted system call from now (1: the next) fails with {@code errno}. */
+        public static void arm(int n, int errno) {
+            if (n < 1 || errno < 1) {
+                throw new IllegalArgumentException("fail-nth needs n >= 1 and an errno, got " + n + ", " + errno);
+            }
+            Scratch s = SCRATCH.get();
+            s.failIn = n;
+            s.failErrno = errno;
+            s.counted = 0;
+            s.failed = false;
+        }
+
+        /** Disarms the calling thread; returns whether the injected failure happened. */
+        public static boolean disarm() {
+            Scratch s = SCRATCH.get();
+            s.failIn = 0;
+            return s.failed;
+        }
+
+        /** Counted system calls the calling thread made (or had failed) since {@link #arm}. */
+        public static int counted() {
+            return SCRATCH.get().counted;
+        }
+    }
+
     /** A native segment's address for a pointer argument; NULL is 0. Heap segments have no stable address. */
     private static long addr(MemorySegment s) {
         if (!s.isNative()) {
@@ -138,6 +200,19 @@ public final class Libc {
             throw e;
         }
         return new IllegalStateException("native call failed", t);
+    }
+
+    /**
+     * {@code ioctl(fd, request, arg)} with an integer argument, for setup rather than hot paths: the result or
+     * {@code -errno}, counted by {@link FailNth}. {@link Fd#ioctl} goes through it.
+     */
+    public static int ioctl(int fd, long request, long arg) {
+        return (int) counted(SYS_IOCTL, fd, request, arg, 0, 0, 0);
+    }
+
+    /** {@code ioctl(fd, request, arg)} with a pointer argument, for setup: the result or {@code -errno}, counted. */
+    public static int ioctl(int fd, long request, MemorySegment arg) {
+        return (int) counted(SYS_IOCTL, fd, request, addr(arg), 0, 0, 0);
     }
 
     // ---- raw forms: result or -errno, never throw, allocate nothing ----
@@ -182,7 +257,7 @@ public final class Libc {
     /** {@code open(path, flags)} (as {@code openat(AT_FDCWD, ...)}); the caller owns the returned descriptor. */
     public static int open(String path, int flags) {
         try (Arena arena = Arena.ofConfined()) {
-            long r = syscall(SYS_OPENAT, AT_FDCWD, arena.allocateFrom(path).address(), flags, 0, 0, 0);
+            long r = counted(SYS_OPENAT, AT_FDCWD, arena.allocateFrom(path).address(), flags, 0, 0, 0);
             if (r < 0) {
                 throw new NativeException("open " + path, (int) -r);
             }
@@ -200,7 +275,7 @@ public final class Libc {
      * address; {@link Mmap} is the safe form that sizes it and ties its unmapping to an arena.
      */
     static MemorySegment mmap(long length, int prot, int flags, int fd, long offset, String what) {
-        long r = syscall(SYS_MMAP, 0, length, prot, flags, fd, offset);
+        long r = counted(SYS_MMAP, 0, length, prot, flags, fd, offset);
         if (r < 0 && r >= -4095) {
             throw new NativeException("mmap " + what, (int) -r);
         }
@@ -214,7 +289,7 @@ public final class Libc {
 
     /** {@code madvise} over the whole of {@code region}. */
     public static void madvise(MemorySegment region, int advice) {
-        long r = syscall(SYS_MADVISE, addr(region), region.byteSize(), advice, 0, 0, 0);
+        long r = counted(SYS_MADVISE, addr(region), region.byteSize(), advice, 0, 0, 0);
         if (r < 0) {
             throw new NativeException("madvise " + advice + " on " + region.byteSize() + " bytes", (int) -r);
         }
@@ -222,7 +297,7 @@ public final class Libc {
 
     /** {@code mprotect} over the whole of {@code region}. */
     public static void mprotect(MemorySegment region, int prot) {
-        long r = syscall(SYS_MPROTECT, addr(region), region.byteSize(), prot, 0, 0, 0);
+        long r = counted(SYS_MPROTECT, addr(region), region.byteSize(), prot, 0, 0, 0);
         if (r < 0) {
             throw new NativeException("mprotect " + prot + " on " + region.byteSize() + " bytes", (int) -r);
         }
@@ -230,7 +305,7 @@ public final class Libc {
 
     /** {@code eventfd(initval, flags)} (the kernel's eventfd2); the caller owns the returned descriptor. */
     public static int eventfd(int initval, int flags) {
-        long r = syscall(SYS_EVENTFD2, Integer.toUnsignedLong(initval), flags, 0, 0, 0, 0);
+        long r = counted(SYS_EVENTFD2, Integer.toUnsignedLong(initval), flags, 0, 0, 0, 0);
         if (r < 0) {
             throw new NativeException("eventfd", (int) -r);
         }
@@ -240,7 +315,7 @@ public final class Libc {
     /** {@code memfd_create(name, flags)}; the caller owns the returned descriptor. */
     public static int memfdCreate(String name, int flags) {
         try (Arena arena = Arena.ofConfined()) {
-            long r = syscall(SYS_MEMFD_CREATE, arena.allocateFrom(name).address(), flags, 0, 0, 0, 0);
+            long r = counted(SYS_MEMFD_CREATE, arena.allocateFrom(name).address(), flags, 0, 0, 0, 0);
             if (r < 0) {
                 throw new NativeException("memfd_create " + name, (int) -r);
             }
@@ -250,7 +325,7 @@ public final class Libc {
 
     /** {@code ftruncate(fd, length)}. */
     public static void ftruncate(int fd, long length, String what) {
-        long r = syscall(SYS_FTRUNCATE, fd, length, 0, 0, 0, 0);
+        long r = counted(SYS_FTRUNCATE, fd, length, 0, 0, 0, 0);
         if (r < 0) {
             throw new NativeException("ftruncate " + what + " to " + length, (int) -r);
         }
@@ -343,7 +418,7 @@ public final class Libc {
      * the signals they own.
      */
     public static void pthreadSigmask(int how, MemorySegment set, MemorySegment oldset) {
-        long r = syscall(SYS_RT_SIGPROCMASK, how, addr(set), addr(oldset), KERNEL_SIGSET_SIZE, 0, 0);
+        long r = counted(SYS_RT_SIGPROCMASK, how, addr(set), addr(oldset), KERNEL_SIGSET_SIZE, 0, 0);
         if (r < 0) {
             throw new NativeException("pthread_sigmask", (int) -r);
         }

@@ -51,7 +51,13 @@ public final class Kvm implements AutoCloseable {
             throw new KvmUnavailableException(path, e);
         }
         Kvm kvm = new Kvm(fd);
-        int version = kvm.apiVersion();
+        int version;
+        try {
+            version = kvm.apiVersion();
+        } catch (RuntimeException e) {
+            kvm.close(); // found by FailNthTest: a failing KVM_GET_API_VERSION leaked the descriptor
+            throw e;
+        }
         if (version != API_VERSION) {
             kvm.close();
             throw new IllegalStateException(path + " speaks KVM API version " + version + ", Isthmus needs "
@@ -156,7 +162,7 @@ public final class Kvm implements AutoCloseable {
         // The kernel says E2BIG until the buffer is large enough; grow and retry.
         for (int capacity = 64; ; capacity *= 2) {
             Cpuid c = new Cpuid(capacity);
-            int r = fd.ioctlRaw(request, c.segment());
+            int r = Libc.ioctl(fd.get(), request, c.segment());
             if (r >= 0) {
                 return c;
             }
@@ -180,7 +186,7 @@ public final class Kvm implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             long header = kvm_msr_list.sizeof();
             MemorySegment probe = arena.allocate(header, 4);
-            int r = fd.ioctlRaw(request, probe); // nmsrs = 0: E2BIG, with nmsrs set to the count
+            int r = Libc.ioctl(fd.get(), request, probe); // nmsrs = 0: E2BIG, with nmsrs set to the count
             if (r < 0 && -r != Errno.E2BIG) {
                 throw new NativeException(fd.describe(request), -r);
             }

@@ -258,7 +258,7 @@ public final class Vcpu implements AutoCloseable {
             // Linux before 6.6 (Debian 12's 6.1 among them) leaves nent as given when the call succeeds, so the
             // table's length is found from the entries the kernel did not write: they keep this filler.
             c.fillUnusedEntries();
-            int r = fd.ioctlRaw(KvmIoctl.KVM_GET_CPUID2, c.segment());
+            int r = Libc.ioctl(fd.get(), KvmIoctl.KVM_GET_CPUID2, c.segment());
             if (r >= 0) {
                 c.trimUnusedEntries();
                 return c;

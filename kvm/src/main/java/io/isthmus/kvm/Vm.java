@@ -19,6 +19,7 @@ import io.isthmus.kvm.memory.GuestRegion;
 import io.isthmus.sys.Errno;
 import io.isthmus.sys.EventFd;
 import io.isthmus.sys.Fd;
+import io.isthmus.sys.Libc;
 import io.isthmus.sys.KvmIoctl;
 import io.isthmus.sys.NativeException;
 
@@ -42,6 +43,8 @@ public final class Vm implements AutoCloseable {
     private final int mmapSize;
     private final List<Vcpu> vcpus = new ArrayList<>();
     private final Map<Integer, MemorySlot> slots = new TreeMap<>();
+    /** The guest memory of each slot made from one (it refuses to close while a slot maps it). Guarded by this. */
+    private final Map<Integer, GuestMemory> slotOwners = new TreeMap<>();
     private boolean closed;
 
     private Vm(Kvm kvm, Fd fd, int mmapSize) {
@@ -109,11 +112,24 @@ public final class Vm implements AutoCloseable {
             // Reserve the number so that a concurrent add picks another.
             slots.put(slot, new MemorySlot(slot, flags, region.start(), region.size(), region.host()));
         }
+        GuestMemory owner = region.owner();
+        if (owner != null) {
+            owner.mappedBy(this);
+        }
         try {
-            return setMemorySlot(slot, flags, region.start(), region.host());
+            MemorySlot s = setMemorySlot(slot, flags, region.start(), region.host());
+            if (owner != null) {
+                synchronized (this) {
+                    slotOwners.put(slot, owner);
+                }
+            }
+            return s;
         } catch (RuntimeException e) {
             synchronized (this) {
                 slots.remove(slot);
+                if (owner != null && !slotOwners.containsValue(owner)) {
+                    owner.unmappedBy(this);
+                }
             }
             throw e;
         }
@@ -128,11 +144,22 @@ public final class Vm implements AutoCloseable {
         return added;
     }
 
-    /** Deletes {@code slot} in the kernel (size 0); the guest then sees MMIO where it was. */
+    /**
+     * Deletes {@code slot} in the kernel (size 0); the guest then sees MMIO where it was. Once no slot maps a guest
+     * memory any more, that memory may be closed.
+     */
     public void removeSlot(MemorySlot slot) {
         setRegion(new MemorySlot(slot.slot(), 0, slot.guestAddress(), 0, slot.host()), 0, 0);
+        GuestMemory released = null;
         synchronized (this) {
             slots.remove(slot.slot());
+            GuestMemory owner = slotOwners.remove(slot.slot());
+            if (owner != null && !slotOwners.containsValue(owner)) {
+                released = owner;
+            }
+        }
+        if (released != null) {
+            released.unmappedBy(this);
         }
     }
 
@@ -149,7 +176,7 @@ public final class Vm implements AutoCloseable {
             r.set(JAVA_LONG, KvmAbi.MEMORY_REGION_GUEST_PHYS_ADDR, s.guestAddress());
             r.set(JAVA_LONG, KvmAbi.MEMORY_REGION_MEMORY_SIZE, size);
             r.set(JAVA_LONG, KvmAbi.MEMORY_REGION_USERSPACE_ADDR, hostAddress);
-            int res = fd.ioctlRaw(KvmIoctl.KVM_SET_USER_MEMORY_REGION, r);
+            int res = Libc.ioctl(fd.get(), KvmIoctl.KVM_SET_USER_MEMORY_REGION, r);
             if (res < 0) {
                 throw new NativeException(fd.describe(KvmIoctl.KVM_SET_USER_MEMORY_REGION)
                         + String.format(" (slot %d, guest 0x%x, %d bytes, flags %d)", s.slot(), s.guestAddress(),
@@ -186,7 +213,7 @@ public final class Vm implements AutoCloseable {
      *                         {@link Kvm#maxVcpus()} already, {@code EEXIST} when the id is taken
      */
     public Vcpu createVcpu(int id) {
-        int raw = fd.ioctlRaw(KvmIoctl.KVM_CREATE_VCPU, id);
+        int raw = Libc.ioctl(fd.get(), KvmIoctl.KVM_CREATE_VCPU, id); // the setup form: FailNth counts it
         if (raw < 0) {
             throw new NativeException(fd.describe(KvmIoctl.KVM_CREATE_VCPU) + " (vCPU id " + id + ")", -raw);
         }
@@ -325,7 +352,7 @@ public final class Vm implements AutoCloseable {
             kvm_irqfd.fd(s, eventfd.fd().get());
             kvm_irqfd.gsi(s, gsi);
             kvm_irqfd.flags(s, flags);
-            int r = fd.ioctlRaw(KvmIoctl.KVM_IRQFD, s);
+            int r = Libc.ioctl(fd.get(), KvmIoctl.KVM_IRQFD, s);
             if (r < 0) {
                 throw new NativeException(fd.describe(KvmIoctl.KVM_IRQFD) + " (gsi " + gsi + ", "
                         + eventfd.fd().name() + ")", -r);
@@ -359,7 +386,7 @@ public final class Vm implements AutoCloseable {
                 kvm_ioeventfd.datamatch(s, datamatch);
             }
             kvm_ioeventfd.flags(s, f);
-            int r = fd.ioctlRaw(KvmIoctl.KVM_IOEVENTFD, s);
+            int r = Libc.ioctl(fd.get(), KvmIoctl.KVM_IOEVENTFD, s);
             if (r < 0) {
                 throw new NativeException(fd.describe(KvmIoctl.KVM_IOEVENTFD) + String.format(
                         " (%s 0x%x/%d)", pio ? "port" : "mmio", address, length), -r);
@@ -377,7 +404,7 @@ public final class Vm implements AutoCloseable {
     }
 
     static KvmStats openStats(Fd owner, String name) {
-        int r = owner.ioctlRaw(KvmIoctl.KVM_GET_STATS_FD, 0);
+        int r = Libc.ioctl(owner.get(), KvmIoctl.KVM_GET_STATS_FD, 0);
         if (r == -Errno.ENOTTY || r == -Errno.EINVAL) {
             throw new UnsupportedOperationException("binary statistics are not available: this kernel lacks"
                     + " KVM_GET_STATS_FD (KVM_CAP_BINARY_STATS_FD, Linux 5.14+); " + owner.describe(
@@ -416,6 +443,15 @@ public final class Vm implements AutoCloseable {
             }
         }
         fd.close();
+        // The kernel dropped the slots with the descriptor: their memory may be freed now.
+        List<GuestMemory> owners;
+        synchronized (this) {
+            owners = new ArrayList<>(new java.util.LinkedHashSet<>(slotOwners.values()));
+            slotOwners.clear();
+        }
+        for (GuestMemory m : owners) {
+            m.unmappedBy(this);
+        }
         if (first != null) {
             throw first;
         }

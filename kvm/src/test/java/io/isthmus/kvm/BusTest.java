@@ -55,4 +55,23 @@ class BusTest {
         assertEquals(0xFF, pio.read(0x80, 1), "nothing at 0x80: reads as all ones");
         assertEquals(0xFFFF, pio.read(0x80, 2));
     }
+
+    @Test
+    void allocationTakesTheLowestFreeAlignedRangeAndGapsSayWhatIsFree() {
+        MmioBus bus = new MmioBus();
+        bus.insert(0x1000, 0x800, new Recorder(), "a");
+        bus.insert(0x2000, 0x1000, new Recorder(), "b");
+        assertEquals(0x3000, bus.allocate(0x1000, 0x1000, 0x1000, 0x10000, new Recorder(), "c"),
+                "the gap at 0x1800 is too small once aligned");
+        assertEquals(0x1800, bus.allocate(0x100, 0x100, 0x1000, 0x10000, new Recorder(), "d"), "small enough fits");
+        var gaps = bus.gaps(0, 0x10000);
+        assertEquals(3, gaps.size());
+        assertEquals(java.util.List.of(0L, 0x1000L), java.util.List.of(gaps.get(0)[0], gaps.get(0)[1]));
+        assertEquals(java.util.List.of(0x1900L, 0x2000L), java.util.List.of(gaps.get(1)[0], gaps.get(1)[1]));
+        assertEquals(java.util.List.of(0x4000L, 0x10000L), java.util.List.of(gaps.get(2)[0], gaps.get(2)[1]));
+        BusOverlapException e = assertThrows(BusOverlapException.class,
+                () -> bus.allocate(0x10000, 0x1000, 0x1000, 0x10000, new Recorder(), "huge"));
+        assertTrue(e.getMessage().contains("no free MMIO range"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> bus.allocate(0x100, 3, 0, 0x10000, new Recorder(), "odd"));
+    }
 }

@@ -101,4 +101,26 @@ class GuestMemoryTest {
         assertTrue(GuestAddress.of(-1L).compareTo(a) > 0, "unsigned order");
         assertEquals("0x1000", a.toString());
     }
+
+    /** KVM keeps the host addresses of its slots: memory a VM maps must not be unmapped under it. */
+    @org.junit.jupiter.api.Tag("kvm")
+    @Test
+    void memoryAVmStillMapsRefusesToCloseUntilTheVmHasClosed() {
+        try (Kvm kvm = Kvm.open()) {
+            GuestMemory mem = GuestMemory.anonymous(2 << 20);
+            Vm vm = kvm.createVm();
+            vm.addMemory(mem, 0);
+            IllegalStateException e = assertThrows(IllegalStateException.class, mem::close);
+            assertTrue(e.getMessage().contains("still mapped by") && e.getMessage().contains("close the VM first"),
+                    e.getMessage());
+            mem.writeLong(0x1000, 42); // still mapped, still usable
+            vm.close();
+            mem.close();
+            assertTrue(mem.isClosed());
+            try (Vm other = kvm.createVm()) {
+                assertThrows(IllegalStateException.class, () -> other.addMemory(mem, 0),
+                        "closed memory cannot be mapped");
+            }
+        }
+    }
 }

@@ -42,7 +42,8 @@ class MemorySlotTest {
 
     @Test
     void writeToReadOnlySlotArrivesAsMmio() {
-        try (TestVm t = new TestVm(); GuestMemory rom = GuestMemory.builder().region(0x300000, 0x1000).build()) {
+        // The memory first, so that it closes after the VM that maps it (closing it first is refused).
+        try (GuestMemory rom = GuestMemory.builder().region(0x300000, 0x1000).build(); TestVm t = new TestVm()) {
             rom.writeInt(0x300000, 0x12345678);
             t.vm.addRegion(rom.regions().get(0), MemorySlot.READONLY);
             Recorder port = new Recorder();

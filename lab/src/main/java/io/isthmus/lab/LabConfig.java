@@ -28,10 +28,11 @@ public record LabConfig(Path cacheDir, Path jdkHome, List<String> jdkModules, in
      * ({@code jdeps} on it says java.base and java.sql; java.sql brings java.logging and java.xml, which
      * the launcher's logging and XML reports use), jdk.unsupported for libraries that still touch it, jdk.zipfs
      * for scanning test jars, and java.management with jdk.management for the allocation counts of the kvm tests
-     * and JMH's {@code -prof gc}.
+     * and JMH's {@code -prof gc}; jdk.jfr and java.desktop for the scheduler's module (its JFR events, its charts),
+     * which the VMM's vGPU device brings onto the module path.
      */
     public static final List<String> DEFAULT_JDK_MODULES = List.of("java.base", "java.logging", "java.xml",
-            "java.sql", "jdk.unsupported", "jdk.zipfs", "java.management", "jdk.management");
+            "java.sql", "jdk.unsupported", "jdk.zipfs", "java.management", "jdk.management", "jdk.jfr", "java.desktop");
 
     public LabConfig {
         jdkModules = List.copyOf(jdkModules);

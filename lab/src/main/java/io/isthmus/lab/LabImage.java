@@ -27,13 +27,33 @@ import java.util.stream.Stream;
  *
  * <p>Immutable once made; safe to share between threads.
  *
+ * <p>It also carries a second, small guest for the lab to boot inside its own KVM (the VMM tests' "stock Linux
+ * guest"): the same Debian kernel, and an initramfs with busybox, the virtio-mmio, virtio-blk and virtio-rng modules
+ * in load order, a disk benchmark tool and an init ({@code io/isthmus/lab/linux/init}) that reports what the guest
+ * sees; at {@link #GUEST_LINUX} in the lab guest, and at {@link #linuxKernel()} and {@link #linuxInitramfs()} here.
+ *
  * @param kernel    the kernel to pass to QEMU's {@code -kernel}
  * @param initramfs the newc cpio archive to pass to {@code -initrd}
  * @param key       the cache key the files live under
  */
 public record LabImage(Path kernel, Path initramfs, String key) {
+    /** Where the Linux guest's kernel ({@code vmlinuz}) and initramfs ({@code initramfs.cpio}) are in the lab guest. */
+    public static final String GUEST_LINUX = "/linux";
+    /** The kernel modules the Linux guest loads, with their dependencies. */
+    static final List<String> LINUX_MODULES = List.of("virtio_mmio", "virtio_blk", "virtio_rng");
+
+    /** The Linux guest's kernel on this host (the lab's own). */
+    public Path linuxKernel() {
+        return kernel;
+    }
+
+    /** The Linux guest's initramfs on this host. */
+    public Path linuxInitramfs() {
+        return initramfs.resolveSibling("linux-initramfs.cpio");
+    }
+
     /** Bump when the image layout changes in a way its inputs do not show. */
-    private static final String FORMAT = "isthmus-lab-image-2";
+    private static final String FORMAT = "isthmus-lab-image-3";
 
     /**
      * The modules the guest loads: VFIO with the type1 IOMMU backend and vfio-pci; KVM for AMD (QEMU's
@@ -83,6 +103,8 @@ public record LabImage(Path kernel, Path initramfs, String key) {
         Path deb = DebianKernel.obtainDeb(config.cacheDir());
         Path busybox = busybox();
         byte[] init = initScript();
+        byte[] linuxInit = resource("linux/init");
+        byte[] randread = resource("linux/randread.c");
         Path jlink = config.jdkHome().resolve("bin/jlink");
         if (!Files.isExecutable(jlink)) {
             throw new LabException("no jlink in " + config.jdkHome() + ": the lab jlinks the guest's Java runtime"
@@ -95,7 +117,8 @@ public record LabImage(Path kernel, Path initramfs, String key) {
         }
         Cache.Key k = new Cache.Key().add(FORMAT).add(deb.getFileName().toString()).addFile(busybox)
                 .addFile(config.jdkHome().resolve("release")).add(config.jdkHome().toString())
-                .add(String.join(",", config.jdkModules())).add(String.join(",", MODULES)).add(init);
+                .add(String.join(",", config.jdkModules())).add(String.join(",", MODULES)).add(init)
+                .add(linuxInit).add(randread).add(String.join(",", LINUX_MODULES));
         for (Path p : programs) {
             k.add(p.toString()).addFile(p);
         }
@@ -116,6 +139,12 @@ public record LabImage(Path kernel, Path initramfs, String key) {
             Files.write(root.resolve("init"), init);
             root.resolve("init").toFile().setExecutable(true, false);
             root.resolve("bin/busybox").toFile().setExecutable(true, false);
+
+            Path linux = Files.createDirectories(root.resolve(GUEST_LINUX.substring(1)));
+            Files.copy(kernel.vmlinuz(), linux.resolve("vmlinuz"));
+            buildLinuxInitramfs(kernel, busybox, linuxInit, randread, tmp.resolve("linux-root"),
+                    linux.resolve("initramfs.cpio"));
+            Files.copy(linux.resolve("initramfs.cpio"), tmp.resolve("linux-initramfs.cpio"));
 
             Path modDir = Files.createDirectories(root.resolve("lib/modules"));
             List<String> order = new ArrayList<>();
@@ -157,6 +186,8 @@ public record LabImage(Path kernel, Path initramfs, String key) {
             Cache.deleteTree(root);
             Files.copy(kernel.vmlinuz(), tmp.resolve("vmlinuz"));
             Cache.deleteTree(tmp.resolve("kernel"));
+            Cache.deleteTree(tmp.resolve("linux-root"));
+            Files.deleteIfExists(tmp.resolve("randread.c"));
             Cache.publish(tmp, dir);
         } finally {
             Cache.deleteTree(tmp);
@@ -184,12 +215,46 @@ public record LabImage(Path kernel, Path initramfs, String key) {
     }
 
     private static byte[] initScript() throws IOException {
-        try (InputStream in = LabImage.class.getResourceAsStream("init")) {
+        return resource("init");
+    }
+
+    private static byte[] resource(String name) throws IOException {
+        try (InputStream in = LabImage.class.getResourceAsStream(name)) {
             if (in == null) {
-                throw new LabException("the lab's init script is missing from its jar (io/isthmus/lab/init)");
+                throw new LabException("the lab's " + name + " is missing from its jar (io/isthmus/lab/" + name + ")");
             }
             return in.readAllBytes();
         }
+    }
+
+    /**
+     * The Linux guest's initramfs: busybox as {@code /bin/busybox}, its init, the virtio modules in load order
+     * ({@code /lib/modules/load-order}), and {@code /bin/randread} built statically with gcc.
+     */
+    private static void buildLinuxInitramfs(DebianKernel kernel, Path busybox, byte[] init, byte[] randreadSource,
+                                            Path root, Path cpio) throws IOException {
+        Files.createDirectories(root.resolve("bin"));
+        Files.copy(busybox, root.resolve("bin/busybox"));
+        root.resolve("bin/busybox").toFile().setExecutable(true, false);
+        Files.write(root.resolve("init"), init);
+        root.resolve("init").toFile().setExecutable(true, false);
+        Path modDir = Files.createDirectories(root.resolve("lib/modules"));
+        List<String> order = new ArrayList<>();
+        for (Path ko : kernel.loadOrder(LINUX_MODULES)) {
+            Files.copy(ko, modDir.resolve(ko.getFileName()));
+            order.add(ko.getFileName().toString());
+        }
+        Files.write(modDir.resolve("load-order"), order);
+        Path src = root.resolveSibling("randread.c");
+        Files.write(src, randreadSource);
+        Commands.require("gcc", "gcc");
+        Commands.run(null, List.of("gcc", "-O2", "-static", "-o", root.resolve("bin/randread").toString(),
+                src.toString()), "building the Linux guest's randread tool failed");
+        for (String d : List.of("proc", "sys", "dev")) {
+            Files.createDirectories(root.resolve(d));
+        }
+        Commands.run(root, List.of("sh", "-c", "find . -print0 | LC_ALL=C sort -z | cpio -0 -o -H newc -R 0:0"
+                + " --quiet > " + cpio), "building the Linux guest's initramfs with cpio failed");
     }
 
     /** Copies a directory tree, keeping symbolic links as links (QEMU's firmware directory is full of them). */

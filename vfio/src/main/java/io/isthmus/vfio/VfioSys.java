@@ -64,12 +64,12 @@ public interface VfioSys {
 
         @Override
         public int ioctl(int fd, long request, long arg) {
-            return Libc.ioctlRaw(fd, request, arg);
+            return Libc.ioctl(fd, request, arg);
         }
 
         @Override
         public int ioctl(int fd, long request, MemorySegment arg) {
-            return Libc.ioctlRaw(fd, request, arg);
+            return Libc.ioctl(fd, request, arg);
         }
 
         @Override

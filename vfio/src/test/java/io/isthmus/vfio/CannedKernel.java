@@ -55,6 +55,13 @@ final class CannedKernel implements VfioSys {
 
     private int nextFd = 10;
     private final Map<Integer, String> fds = new HashMap<>();
+    /** IOVAs mapped for DMA and not yet unmapped (closing the container drops them all, as the kernel does). */
+    final java.util.Set<Long> dmaMapped = new java.util.HashSet<>();
+
+    /** The descriptors open in this kernel, by what they are. */
+    java.util.Collection<String> openFds() {
+        return List.copyOf(fds.values());
+    }
 
     @Override
     public int open(String path) {
@@ -136,9 +143,11 @@ final class CannedKernel implements VfioSys {
         } else if (request == VfioIoctl.VFIO_IOMMU_MAP_DMA) {
             calls.set(calls.size() - 1, calls.getLast() + String.format(" iova 0x%x size 0x%x",
                     vfio_iommu_type1_dma_map.iova(s), vfio_iommu_type1_dma_map.size(s)));
+            dmaMapped.add(vfio_iommu_type1_dma_map.iova(s));
         } else if (request == VfioIoctl.VFIO_IOMMU_UNMAP_DMA) {
             calls.set(calls.size() - 1, calls.getLast() + String.format(" iova 0x%x size 0x%x",
                     vfio_iommu_type1_dma_unmap.iova(s), vfio_iommu_type1_dma_unmap.size(s)));
+            dmaMapped.remove(vfio_iommu_type1_dma_unmap.iova(s));
         } else if (request == VfioIoctl.VFIO_DEVICE_SET_IRQS) {
             calls.set(calls.size() - 1, calls.getLast() + String.format(" flags 0x%x index %d start %d count %d",
                     vfio_irq_set.flags(s), vfio_irq_set.index(s), vfio_irq_set.start(s), vfio_irq_set.count(s)));
@@ -179,7 +188,11 @@ final class CannedKernel implements VfioSys {
 
     @Override
     public int close(int fd) {
-        calls.add("close " + fds.remove(fd));
+        String what = fds.remove(fd);
+        calls.add("close " + what);
+        if ("/dev/vfio/vfio".equals(what)) {
+            dmaMapped.clear();
+        }
         return 0;
     }
 }

@@ -95,7 +95,8 @@ public final class Main {
                     List<VmConfig.DebugExit> exits = new ArrayList<>(List.of(new VmConfig.DebugExit(0x501, 2)));
                     cfg = new VmConfig(config.memBytes(), config.cpus(), null, null, null, config.serial(),
                             config.noReboot(), config.startPaused(), config.name(), List.copyOf(exits),
-                            config.qmp(), config.logItems(), config.logFile());
+                            config.qmp(), config.logItems(), config.logFile(), config.virtioDevices(),
+                            config.pcie(), config.testDevices());
                 }
             } else {
                 kernel = readKernel(config.kernel());

@@ -17,39 +17,40 @@ import org.junit.jupiter.api.Test;
 @Tag("kvm")
 class HostileGuestTest {
     @Test
-    void survivesRandomPortAndMmioAccesses() {
+    void survivesRandomPortAndMmioAccessesSilentlyAsQemu() {
         int n = Integer.getInteger("hostile.accesses", 200_000);
         Path guest = TestGuests.guest("hostile.elf");
         List<String> args = new ArrayList<>(List.of("-serial", "stdio", "-kernel", guest.toString(), "-append",
                 "n=" + n));
         args.addAll(TestGuests.EXIT_DEVICE);
-        long t0 = System.nanoTime();
         TestGuests.Result r = TestGuests.isthmus(args);
-        long ms = (System.nanoTime() - t0) / 1_000_000;
         assertEquals(67, r.status(), "exit status; stderr tail: " + tail(r.stderr()));
         assertTrue(r.out().contains("survived " + n + " accesses"), r.out());
-        long lines = r.stderr().lines().count();
-        assertTrue(r.stderr().contains("unassigned"), "unassigned accesses are reported");
-        // At most 10 reports and one summary per second of run time, plus the final summary.
-        assertTrue(lines <= 11 * (ms / 1000 + 2) + 1, lines + " stderr lines in " + ms + " ms");
-        assertTrue(r.stderr().contains("more unassigned accesses not shown"), tail(r.stderr()));
+        // QEMU prints nothing for accesses nothing handles; -d guest_errors shows them (below).
+        assertEquals("", r.stderr().replaceAll("(?m)^.*host doesn't support.*\\n", ""));
     }
 
     /** As a process: the {@code -d} log (SLF4J's) is configured once per process. */
     @Test
-    void dashDSendsUnassignedAccessesAndResetsToTheLogFile() throws Exception {
+    void dashDLogsUnassignedAccessesRateLimitedAndResetsToTheLogFile() throws Exception {
         Path guest = TestGuests.guest("hostile.elf");
         Path logFile = TestGuests.scratch().resolve("hostile.log");
         java.nio.file.Files.deleteIfExists(logFile);
-        List<String> args = new ArrayList<>(List.of("-serial", "null", "-kernel", guest.toString(), "-append", "n=100",
-                "-d", "guest_errors,cpu_reset", "-D", logFile.toString()));
+        List<String> args = new ArrayList<>(List.of("-serial", "null", "-kernel", guest.toString(), "-append",
+                "n=20000", "-d", "guest_errors,cpu_reset", "-D", logFile.toString()));
         args.addAll(TestGuests.EXIT_DEVICE);
+        long t0 = System.nanoTime();
         TestGuests.Result r = TestGuests.isthmusProcess(args);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
         assertEquals(67, r.status(), r.stderr());
         String log = java.nio.file.Files.readString(logFile);
         assertTrue(log.contains("INFO isthmus.vmm - CPU reset: PROTECTED_FLAT entry 0x"), log);
         assertTrue(log.contains("WARN isthmus.vmm.guest_errors - unassigned "), log);
+        assertTrue(log.contains("more unassigned accesses not shown"), log);
         assertTrue(log.contains("exit status 67"), log);
+        // At most 10 reports and one summary per second of run time, plus the final summary.
+        long lines = log.lines().filter(l -> l.contains("guest_errors")).count();
+        assertTrue(lines <= 11 * (ms / 1000 + 2) + 1, lines + " log lines in " + ms + " ms");
         assertEquals("", r.stderr().replaceAll("(?m)^.*host doesn't support.*\\n", ""));
     }
 

@@ -336,4 +336,26 @@ class LoaderTest {
         assertEquals(64L << 20, QemuOpts.parseSize("64", 1 << 20));
         assertEquals(-1, QemuOpts.parseSize("12Q", 1 << 20));
     }
+
+    /** Found by LoaderFuzzTest: a "HdrS" file shorter than the header fields read them past its end. */
+    @Test
+    void aBzImageShorterThanItsHeaderReadsZerosAsQemuDoes() {
+        byte[] image = new byte[0x230];
+        ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN).putInt(0x202, 0x53726448).putShort(0x206, (short) 0x20c);
+        ImageFormatException e = assertThrows(ImageFormatException.class, () -> load(image));
+        assertTrue(e.getMessage().contains("setup_sects"), e.getMessage());
+    }
+
+    /** A Multiboot ELF asking for more memory than the guest has is refused before anything is allocated. */
+    @Test
+    void aMultibootElfLargerThanRamIsRefusedBeforeAllocating() {
+        byte[] image = multibootHeader(3);
+        ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(0, (byte) 0x7f).put(1, (byte) 'E').put(2, (byte) 'L').put(3, (byte) 'F').put(4, (byte) 1).put(5, (byte) 1);
+        b.putShort(18, (short) 3).putInt(24, 0x100000).putInt(28, 0x100).putShort(42, (short) 32).putShort(44, (short) 1);
+        // One PT_LOAD: 16 bytes of file at 1 MiB, 1.9 GiB in memory.
+        b.putInt(0x100, 1).putInt(0x104, 0x200).putInt(0x10c, 0x100000).putInt(0x110, 16).putInt(0x114, 0x7a000000);
+        ImageFormatException e = assertThrows(ImageFormatException.class, () -> load(image));
+        assertTrue(e.getMessage().contains("does not fit in guest RAM"), e.getMessage());
+    }
 }

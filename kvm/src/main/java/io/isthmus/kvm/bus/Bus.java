@@ -78,6 +78,60 @@ public abstract sealed class Bus permits PioBus, MmioBus {
                 t.bases[i], t.ends[i], t.names[i]));
     }
 
+    /**
+     * Puts {@code device} at the lowest free range of {@code length} bytes, aligned to {@code alignment} (a power of
+     * two), within {@code [from, to)}; returns its base. The bus knows what is taken, so callers need no list of
+     * their own.
+     *
+     * @throws BusOverlapException when no such range is free
+     */
+    public synchronized long allocate(long length, long alignment, long from, long to, BusDevice device,
+                                      String name) {
+        if (length <= 0 || alignment <= 0 || Long.bitCount(alignment) != 1) {
+            throw new IllegalArgumentException(String.format("allocation of 0x%x bytes aligned to 0x%x for %s: the"
+                    + " length must be positive and the alignment a power of two", length, alignment, name));
+        }
+        for (long[] gap : gaps(from, to)) {
+            long base = (gap[0] + alignment - 1) & -alignment;
+            if (Long.compareUnsigned(base, gap[0]) >= 0 && Long.compareUnsigned(base + length, gap[1]) <= 0
+                    && Long.compareUnsigned(base + length, base) > 0) {
+                insert(base, length, device, name);
+                return base;
+            }
+        }
+        throw new BusOverlapException(String.format("no free %s range of 0x%x bytes aligned to 0x%x in [0x%x-0x%x)"
+                + " for %s", kind, length, alignment, from, to, name));
+    }
+
+    /**
+     * The free ranges within {@code [from, to)}, in address order, each as {@code {base, end}} (end exclusive).
+     */
+    public List<long[]> gaps(long from, long to) {
+        Table t = table;
+        List<long[]> out = new ArrayList<>();
+        long at = from;
+        for (int i = 0; i < t.bases.length; i++) {
+            long base = t.bases[i], end = t.ends[i];
+            if (Long.compareUnsigned(end, at) <= 0 && end != 0) {
+                continue;
+            }
+            if (Long.compareUnsigned(base, to) >= 0) {
+                break;
+            }
+            if (Long.compareUnsigned(base, at) > 0) {
+                out.add(new long[] {at, base});
+            }
+            if (end == 0) {
+                return out; // the range runs to the top of the address space
+            }
+            at = Long.compareUnsigned(end, at) > 0 ? end : at;
+        }
+        if (Long.compareUnsigned(at, to) < 0) {
+            out.add(new long[] {at, to});
+        }
+        return out;
+    }
+
     /** Removes the device inserted at exactly {@code base}; returns whether there was one. */
     public synchronized boolean remove(long base) {
         Table t = table;

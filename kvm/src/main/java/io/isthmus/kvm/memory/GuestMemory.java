@@ -30,7 +30,9 @@ import io.isthmus.sys.Mmap;
  * ({@code Vm.dirtyLog}). Together they are everything that changed.
  *
  * <p>Lifetime: from {@link #builder()}{@code .build()} to {@link #close()}, which unmaps every region and closes
- * memfds once. Close the {@code Vm}s using it first: KVM keeps the host addresses of its memory slots. Thread-safe:
+ * memfds once. Close the {@code Vm}s using it first: KVM keeps the host addresses of its memory slots and would go
+ * on writing into whatever the JVM maps there next, so {@link #close()} refuses while a VM still maps it (a VM
+ * records itself with {@link #mappedBy} and removes itself with {@link #unmappedBy}). Thread-safe:
  * regions are fixed at build time and mapped in a shared arena; single accesses of up to 8 bytes at natural
  * alignment are single host loads and stores.
  */
@@ -41,11 +43,34 @@ public final class GuestMemory implements AutoCloseable {
     private final GuestRegion[] regions;
     private final List<GuestRegion> regionList;
     private volatile boolean closed;
+    /** The VMs that map this memory, guarded by this. */
+    private final java.util.Set<Object> users = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     private GuestMemory(Arena arena, GuestRegion[] regions) {
         this.arena = arena;
         this.regions = regions;
         this.regionList = List.of(regions);
+        for (GuestRegion r : regions) {
+            r.owner(this);
+        }
+    }
+
+    /**
+     * Records that {@code vm} maps this memory (a VM calls it when it registers a region as a memory slot), so that
+     * {@link #close()} refuses until the VM lets go.
+     *
+     * @throws IllegalStateException when this memory is closed
+     */
+    public synchronized void mappedBy(Object vm) {
+        if (closed) {
+            throw new IllegalStateException(this + " is closed: it cannot be mapped into " + vm);
+        }
+        users.add(vm);
+    }
+
+    /** Undoes {@link #mappedBy} ({@code vm} closed, or deleted the slots); a no-op for a VM that did not map it. */
+    public synchronized void unmappedBy(Object vm) {
+        users.remove(vm);
     }
 
     /** A builder of guest memory; add one or more regions, then {@link Builder#build()}. */
@@ -252,11 +277,19 @@ public final class GuestMemory implements AutoCloseable {
         return closed;
     }
 
-    /** Unmaps every region and closes their memfds, once. */
+    /**
+     * Unmaps every region and closes their memfds, once.
+     *
+     * @throws IllegalStateException while a VM still maps this memory (close the VM first)
+     */
     @Override
     public synchronized void close() {
         if (closed) {
             return;
+        }
+        if (!users.isEmpty()) {
+            throw new IllegalStateException(this + " is still mapped by " + users + ": close the VM first, or KVM"
+                    + " would go on writing into memory the JVM maps there next");
         }
         closed = true;
         arena.close();

@@ -21,6 +21,7 @@ public final class GuestRegion {
     private final Fd backing;
     private final boolean hugePages;
     private volatile AtomicLongArray dirty;
+    private GuestMemory owner; // set once, by the GuestMemory made of this region
 
     GuestRegion(long start, long size, MemorySegment host, Fd backing, boolean hugePages) {
         this.start = start;
@@ -28,6 +29,15 @@ public final class GuestRegion {
         this.host = host;
         this.backing = backing;
         this.hugePages = hugePages;
+    }
+
+    /** The memory this region belongs to. */
+    public GuestMemory owner() {
+        return owner;
+    }
+
+    void owner(GuestMemory memory) {
+        this.owner = memory;
     }
 
     /** The first guest-physical address. */

@@ -128,7 +128,11 @@ public final class VcpuThread implements AutoCloseable {
         synchronized (tidLock) {
             if (tid != 0) {
                 int r = Libc.tgkillRaw(Libc.getpid(), tid, KICK_SIGNAL);
-                if (r < 0 && r != -Errno.ESRCH) {
+                // EAGAIN: the real-time signal queue is full (RLIMIT_SIGPENDING), which only happens when kicks
+                // pile up while the thread is out of KVM_RUN with the signal blocked (paused, say): kicks are
+                // already pending, and one is all the next entry needs. Throwing would kill the caller, a device's
+                // thread or a vCPU raising an interrupt.
+                if (r < 0 && r != -Errno.ESRCH && r != -Errno.EAGAIN) {
                     throw new NativeException("tgkill vcpu-" + vcpu.id(), -r);
                 }
             }

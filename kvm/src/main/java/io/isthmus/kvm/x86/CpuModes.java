@@ -102,6 +102,16 @@ public final class CpuModes {
     public static void longMode(Vcpu vcpu, GuestMemory memory, long gdtAddress, long tablesAddress, int gib,
                                 long entry) {
         vcpu.setCpuid2(vcpu.vm().kvm().supportedCpuid());
+        longModeWithCpuid(vcpu, memory, gdtAddress, tablesAddress, gib, entry);
+    }
+
+    /**
+     * As {@link #longMode}, for a vCPU whose CPUID the caller has already set (with long mode in it): a VMM that
+     * gives each vCPU its own table, and must give the same one again after a reset (KVM refuses a different
+     * table once the vCPU has run).
+     */
+    public static void longModeWithCpuid(Vcpu vcpu, GuestMemory memory, long gdtAddress, long tablesAddress,
+                                         int gib, long entry) {
         writeGdt(memory, gdtAddress);
         long cr3 = writeIdentityPageTables(memory, tablesAddress, gib);
         Sregs s = vcpu.getSregs();

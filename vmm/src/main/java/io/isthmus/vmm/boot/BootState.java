@@ -15,10 +15,23 @@ package io.isthmus.vmm.boot;
  * @param realModeCs code segment for real-mode entry (also used for all data segments' base when
  *                   {@code realModeDs} is 0)
  * @param realModeDs data segment for real-mode entry
+ * @param fwCfg      what the loader tells the firmware through fw_cfg (the kernel, initrd, command-line and setup
+ *                   items QEMU fills for this kind of kernel)
  * Immutable.
  */
 public record BootState(Mode mode, long rip, long rax, long rbx, long rcx, long rdx, long rsi, long rsp,
-                        int realModeCs, int realModeDs) {
+                        int realModeCs, int realModeDs, FwCfgKernel fwCfg) {
+    /** An entry state with no fw_cfg items (see {@link #withFwCfg}). */
+    public BootState(Mode mode, long rip, long rax, long rbx, long rcx, long rdx, long rsi, long rsp, int realModeCs,
+                     int realModeDs) {
+        this(mode, rip, rax, rbx, rcx, rdx, rsi, rsp, realModeCs, realModeDs, FwCfgKernel.NONE);
+    }
+
+    /** This entry state with the loader's fw_cfg items. */
+    public BootState withFwCfg(FwCfgKernel items) {
+        return new BootState(mode, rip, rax, rbx, rcx, rdx, rsi, rsp, realModeCs, realModeDs, items);
+    }
+
     /** The CPU mode a loader hands over in. */
     public enum Mode { REAL, PROTECTED_FLAT, LONG }
 

@@ -136,9 +136,24 @@ public record Elf(int elfClass, int machine, int flags, long entry, List<Segment
         return segments.stream().mapToLong(s -> s.paddr() + s.memSize()).max().orElseThrow();
     }
 
+    /**
+     * The bytes from {@link #low()} to {@link #high()}; throws when a segment's end wraps past 2^64 or the span is
+     * negative (64-bit fields can hold anything), so that no caller sizes memory from a wrapped value.
+     */
+    public long span() {
+        for (Segment s : segments) {
+            if (s.paddr() < 0 || s.memSize() < 0 || s.paddr() + s.memSize() < 0) {
+                throw new ImageFormatException("ELF program header " + s.index() + " at offset 0x"
+                        + Integer.toHexString(s.headerOffset()) + ": segment 0x" + Long.toHexString(s.memSize())
+                        + " bytes at physical address 0x" + Long.toHexString(s.paddr()) + " ends past 2^63");
+            }
+        }
+        return high() - low();
+    }
+
     /** The memory image of {@code [low(), high())}: segments at their physical offsets, zeros elsewhere. */
     public byte[] image(byte[] file) {
-        long low = low(), size = high() - low;
+        long low = low(), size = span();
         if (size > Integer.MAX_VALUE - 16) {
             throw new ImageFormatException("ELF image spans 0x" + Long.toHexString(size) + " bytes, too large");
         }

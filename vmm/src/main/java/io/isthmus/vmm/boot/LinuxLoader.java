@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Loads a Linux bzImage by the x86 boot protocol exactly as QEMU does for {@code -kernel} on microvm
@@ -15,10 +16,26 @@ import java.nio.file.Path;
  * header patched (loader type 0xb0, CAN_USE_HEAP, heap_end_ptr, cmd_line_ptr, ramdisk_image/size, vid_mode from
  * {@code vga=}). The entry is QEMU's: real mode at {@code setup_seg+0x20:0}, data segments and SS = setup_seg,
  * SP = cmdline - setup - 16. (QEMU enters the 16-bit setup code, not the 32- or 64-bit entry, so this does too:
- * the same guest sees the same state.) Stateless; thread-safe.
+ * the same guest sees the same state.)
+ *
+ * <p>Except for a kernel that offers the 64-bit entry ({@code XLF_KERNEL_64}, boot protocol 2.12 and later: every
+ * x86-64 Linux): its real-mode setup code asks the firmware for services this VMM has no firmware for (BIOS
+ * {@code int 0x10}, {@code 0x13}, {@code 0x15}, {@code 0x16}: video, EDD, the memory map, the keyboard), which QEMU's
+ * qboot provides, so it is entered where every microVM enters it, the 64-bit boot protocol's entry
+ * ({@code startup_64}, 0x200 past the protected-mode kernel), in long mode with identity-mapped page tables and
+ * RSI pointing at a {@code boot_params} ("zero page") filled as the setup code would fill it: the header, the
+ * firmware's E820 map, the command line, the initrd. The kernel sees the same memory, devices and command line;
+ * what it does not get is what only its real-mode code collects (EDD disk data, the video BIOS's mode). Stateless;
+ * thread-safe.
  */
 public final class LinuxLoader {
     private static final int HDRS = 0x53726448;
+    /** How much of the file QEMU's {@code x86_load_linux} reads as the header. */
+    private static final int HEADER_BYTES = 8192;
+    /** Where the 64-bit entry's {@code boot_params} go: where the real-mode setup code would be loaded. */
+    public static final long BOOT_PARAMS = 0x10000;
+    /** xloadflags: the kernel has a 64-bit entry at 0x200 past its protected-mode start. */
+    private static final int XLF_KERNEL_64 = 1;
 
     private LinuxLoader() {}
 
@@ -30,9 +47,11 @@ public final class LinuxLoader {
     /** Loads a bzImage and its initrd; returns the real-mode entry state. */
     public static BootState load(byte[] image, String path, String cmdline, String initrd, MemoryMap map,
                                  GuestRam ram) {
-        ByteBuffer h = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
+        // QEMU reads the header into a zeroed 8 KiB buffer: fields past the end of a short file read as 0.
+        ByteBuffer h = ByteBuffer.wrap(image.length >= HEADER_BYTES ? image : java.util.Arrays.copyOf(image, HEADER_BYTES))
+                .order(ByteOrder.LITTLE_ENDIAN);
         int protocol = h.getShort(0x206) & 0xffff;
-        int loadflags = image[0x211] & 0xff;
+        int loadflags = h.get(0x211) & 0xff;
         long realAddr, cmdlineAddr, protAddr;
         int cmdlineSize = (utf8(cmdline).length + 16) & ~15;
         if (protocol < 0x200 || (loadflags & 1) == 0) {
@@ -50,6 +69,7 @@ public final class LinuxLoader {
         }
         long initrdMax;
         int xloadflags = protocol >= 0x20c && image.length > 0x237 ? h.getShort(0x236) & 0xffff : 0;
+        boolean entry64 = (xloadflags & XLF_KERNEL_64) != 0;
         if (protocol >= 0x20c && (xloadflags & 0x2) != 0) { // XLF_CAN_BE_LOADED_ABOVE_4G
             initrdMax = 0xffffffffL;
         } else if (protocol >= 0x203) {
@@ -62,7 +82,7 @@ public final class LinuxLoader {
             initrdMax = map.lowRam() - 1;
         }
 
-        int setupSects = image[0x1f1] & 0xff;
+        int setupSects = h.get(0x1f1) & 0xff;
         if (setupSects == 0) {
             setupSects = 4;
         }
@@ -93,6 +113,7 @@ public final class LinuxLoader {
             setup[0x211] = (byte) (setup[0x211] | 0x80);
             s.putShort(0x224, (short) (cmdlineAddr - realAddr - 0x200));
         }
+        FwCfgKernel.Blob initrdItem = FwCfgKernel.Blob.NONE;
         if (initrd != null) {
             if (protocol < 0x200) {
                 throw new ImageFormatException("linux kernel too old to load a ram disk (" + path
@@ -112,12 +133,45 @@ public final class LinuxLoader {
             write(ram, initrdAddr, rd, "the initrd");
             s.putInt(0x218, (int) initrdAddr);
             s.putInt(0x21c, rd.length);
+            initrdItem = FwCfgKernel.Blob.of(initrdAddr, rd);
         }
         byte[] kernel = java.util.Arrays.copyOfRange(image, setupSize, image.length);
-        write(ram, realAddr, setup, "the setup code");
         write(ram, protAddr, kernel, "the kernel");
+        // QEMU's items: the same parts at the same addresses, the setup code with its patched header.
+        FwCfgKernel fwCfg = new FwCfgKernel(FwCfgKernel.Blob.of(protAddr, kernel), initrdItem,
+                FwCfgKernel.Blob.string(cmdlineAddr, cmdline), FwCfgKernel.Blob.of(realAddr, setup), 0,
+                "linuxboot_dma.bin");
+        if (entry64) {
+            write(ram, BOOT_PARAMS, bootParams(setup, map), "the boot parameters");
+            // startup_64 sets up its own stack and GDT; the stack here only has to be RAM nobody else uses.
+            return new BootState(BootState.Mode.LONG, protAddr + 0x200, 0, 0, 0, 0, BOOT_PARAMS, 0x8ff0, 0, 0)
+                    .withFwCfg(fwCfg);
+        }
+        write(ram, realAddr, setup, "the setup code");
         int seg = (int) (realAddr >> 4);
-        return new BootState(BootState.Mode.REAL, 0, 0, 0, 0, 0, 0, cmdlineAddr - realAddr - 16, seg + 0x20, seg);
+        return new BootState(BootState.Mode.REAL, 0, 0, 0, 0, 0, 0, cmdlineAddr - realAddr - 16, seg + 0x20, seg)
+                .withFwCfg(fwCfg);
+    }
+
+    /**
+     * The 64-bit entry's zero page: the (already patched) setup header at 0x1f1 as the header's own length says,
+     * the E820 map (count at 0x1e8, 20-byte entries from 0x2d0), {@code alt_mem_k}; everything else zero, as the
+     * boot protocol asks of a boot loader that skips the setup code.
+     */
+    static byte[] bootParams(byte[] setup, MemoryMap map) {
+        byte[] bp = new byte[4096];
+        int headerEnd = Math.min(0x202 + (setup[0x201] & 0xff), setup.length);
+        System.arraycopy(setup, 0x1f1, bp, 0x1f1, headerEnd - 0x1f1);
+        ByteBuffer b = ByteBuffer.wrap(bp).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(0x1e0, (int) map.memUpperKiB());
+        List<MemoryMap.E820Entry> e820 = map.e820();
+        bp[0x1e8] = (byte) e820.size();
+        for (int i = 0; i < e820.size(); i++) {
+            MemoryMap.E820Entry e = e820.get(i);
+            b.putLong(0x2d0 + 20 * i, e.base()).putLong(0x2d0 + 20 * i + 8, e.length()).putInt(0x2d0 + 20 * i + 16,
+                    e.type());
+        }
+        return bp;
     }
 
     /**

@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -83,6 +84,8 @@ public final class MultibootLoader {
             }
             loadAddr = elf.low();
             entry = elf.entry();
+            // Checked before the image is built: a header may ask for gigabytes.
+            fits(ram, loadAddr, elf.span(), "the kernel");
             kimage = elf.image(kernel);
         } else {
             if (h + 32 > kernel.length) {
@@ -131,6 +134,7 @@ public final class MultibootLoader {
             if (kernelSize > Integer.MAX_VALUE - PAGE) {
                 throw new ImageFormatException(at + "kernel of 0x" + Long.toHexString(kernelSize) + " bytes is too large");
             }
+            fits(ram, loadAddr, kernelSize, "the kernel");
             kimage = new byte[(int) kernelSize];
             System.arraycopy(kernel, (int) textOffset, kimage, 0, (int) loadSize);
         }
@@ -151,6 +155,13 @@ public final class MultibootLoader {
         bufSize = align(bufSize);
         long offsetCmdlines = offsetMbinfo + mods.size() * 16L;
         long offsetBootloader = offsetCmdlines + cmdlineLen;
+        if (bufSize > Integer.MAX_VALUE - PAGE) {
+            throw new ImageFormatException(kernelPath + ": Multiboot kernel of 0x" + Long.toHexString(bufSize)
+                    + " bytes with its command lines is too large");
+        }
+        // QEMU's Multiboot buffer, which fw_cfg serves as the kernel's data: what is written to RAM from bufPhys on.
+        // (QEMU leaves its padding uninitialized; it is zero here.)
+        byte[] mb = Arrays.copyOf(kimage, (int) bufSize);
 
         write(ram, bufPhys, kimage, "the kernel");
         long cmdPtr = offsetCmdlines;
@@ -159,6 +170,7 @@ public final class MultibootLoader {
             long stringAddr = bufPhys + cmdPtr;
             byte[] s = cstring(mod);
             write(ram, stringAddr, s, "module " + i + "'s string");
+            System.arraycopy(s, 0, mb, (int) cmdPtr, s.length);
             cmdPtr += s.length;
             int space = mod.indexOf(' ');
             String file = space < 0 ? mod : mod.substring(0, space);
@@ -170,17 +182,30 @@ public final class MultibootLoader {
             }
             long offs = bufSize;
             bufSize = align(data.length + bufSize);
+            if (bufSize > Integer.MAX_VALUE - PAGE) {
+                throw new ImageFormatException("Multiboot: the kernel and its modules (0x" + Long.toHexString(bufSize)
+                        + " bytes up to module " + i + ", " + file + ") are too large");
+            }
             write(ram, bufPhys + offs, data, "module " + i + " (" + file + ")");
+            mb = Arrays.copyOf(mb, (int) bufSize);
+            System.arraycopy(data, 0, mb, (int) offs, data.length);
             long rec = bufPhys + offsetMbinfo + 16L * i;
             ram.writeInt(rec, (int) (bufPhys + offs));
             ram.writeInt(rec + 4, (int) (bufPhys + offs + data.length));
             ram.writeInt(rec + 8, (int) stringAddr);
             ram.writeInt(rec + 12, 0);
+            int r = (int) (offsetMbinfo + 16L * i);
+            ByteBuffer.wrap(mb).order(ByteOrder.LITTLE_ENDIAN).putInt(r, (int) (bufPhys + offs))
+                    .putInt(r + 4, (int) (bufPhys + offs + data.length)).putInt(r + 8, (int) stringAddr);
         }
         long kcmd = bufPhys + cmdPtr;
-        write(ram, kcmd, cstring(kernelPath + " " + cmdline), "the command line");
+        byte[] kcmdBytes = cstring(kernelPath + " " + cmdline);
+        write(ram, kcmd, kcmdBytes, "the command line");
+        System.arraycopy(kcmdBytes, 0, mb, (int) cmdPtr, kcmdBytes.length);
         long loaderName = bufPhys + offsetBootloader;
-        write(ram, loaderName, cstring(BOOTLOADER_NAME), "the boot loader name");
+        byte[] loaderBytes = cstring(BOOTLOADER_NAME);
+        write(ram, loaderName, loaderBytes, "the boot loader name");
+        System.arraycopy(loaderBytes, 0, mb, (int) offsetBootloader, loaderBytes.length);
 
         // The information structure, with the fields QEMU's option ROM fills from the firmware.
         List<MemoryMap.E820Entry> e820 = map.e820();
@@ -210,16 +235,26 @@ public final class MultibootLoader {
             }
         }
         ram.write(MMAP_ADDR, mmap);
+        // fw_cfg's "initrd" is the information structure as QEMU builds it, before its option ROM adds the memory
+        // sizes and the map's length from the firmware.
+        byte[] bootinfo = mbi.clone();
+        ByteBuffer.wrap(bootinfo).order(ByteOrder.LITTLE_ENDIAN).putInt(4, 0).putInt(8, 0).putInt(44, 0);
+        FwCfgKernel fwCfg = new FwCfgKernel(FwCfgKernel.Blob.of(bufPhys, mb), FwCfgKernel.Blob.of(MBI_ADDR, bootinfo),
+                FwCfgKernel.Blob.NONE, FwCfgKernel.Blob.NONE, entry, "multiboot_dma.bin");
         // EDX: QEMU's Multiboot option ROM leaves its fw_cfg port (0x511) there; a guest can see it, so it is matched.
-        return BootState.protectedFlat(entry, BOOTLOADER_MAGIC & 0xffffffffL, MBI_ADDR, 0x511);
+        return BootState.protectedFlat(entry, BOOTLOADER_MAGIC & 0xffffffffL, MBI_ADDR, 0x511).withFwCfg(fwCfg);
     }
 
     private static void write(GuestRam ram, long gpa, byte[] data, String what) {
-        if (!ram.isRam(gpa, data.length)) {
-            throw new ImageFormatException("Multiboot: " + what + " (0x" + Long.toHexString(data.length)
+        fits(ram, gpa, data.length, what);
+        ram.write(gpa, data);
+    }
+
+    private static void fits(GuestRam ram, long gpa, long length, String what) {
+        if (!ram.isRam(gpa, length)) {
+            throw new ImageFormatException("Multiboot: " + what + " (0x" + Long.toHexString(length)
                     + " bytes at 0x" + Long.toHexString(gpa) + ") does not fit in guest RAM; give more memory with -m");
         }
-        ram.write(gpa, data);
     }
 
     private static long align(long v) {

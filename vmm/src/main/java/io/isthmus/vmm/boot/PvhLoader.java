@@ -176,7 +176,19 @@ public final class PvhLoader {
         // qboot happens to leave ECX = the entry point and ESI = the memory map's address; matched since a guest
         // can see them.
         return new BootState(BootState.Mode.PROTECTED_FLAT, entry, ENTRY_EAX & 0xffffffffL, START_INFO_ADDR, entry,
-                0, MEMMAP_ADDR, ENTRY_ESP, 0, 0);
+                0, MEMMAP_ADDR, ENTRY_ESP, 0, 0).withFwCfg(fwCfg(image, elf, entry, cmdline, rd, initrdAddr));
+    }
+
+    /**
+     * QEMU's items for a PVH kernel: the kernel's extent (its segments are ROM blobs, so no data), the entry, the
+     * command line without an address, the file's first 8 KiB as the "setup" (QEMU's header buffer; a shorter
+     * file's rest is zeros here, whatever was on QEMU's stack there), and the initrd.
+     */
+    private static FwCfgKernel fwCfg(byte[] image, Elf elf, long entry, String cmdline, byte[] rd, long initrdAddr) {
+        return new FwCfgKernel(new FwCfgKernel.Blob(elf.low(), elf.high() - elf.low(), new byte[0]),
+                rd == null ? FwCfgKernel.Blob.NONE : FwCfgKernel.Blob.of(initrdAddr, rd),
+                FwCfgKernel.Blob.string(0, cmdline), FwCfgKernel.Blob.of(0, java.util.Arrays.copyOf(image, 8192)),
+                entry, "pvh.bin");
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.isthmus.vmm.config;
 
+import io.isthmus.vmm.pci.IsthmusTestDevice;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +24,7 @@ public final class CommandLine {
 
     /** Options taking an argument, and those that take none (QEMU's qemu-options.def HAS_ARG flag). */
     private static final Set<String> WITH_ARG = Set.of("M", "machine", "accel", "m", "smp", "kernel", "initrd",
-            "append", "serial", "display", "monitor", "name", "device", "qmp", "d", "D");
+            "append", "serial", "display", "monitor", "name", "device", "qmp", "d", "D", "drive");
     private static final Set<String> NO_ARG = Set.of("nographic", "no-reboot", "S", "enable-kvm", "h", "help",
             "version", "no-shutdown");
     /**
@@ -30,7 +32,7 @@ public final class CommandLine {
      * user can tell "QEMU has this, isthmus does not" from a typo. Value: whether it takes an argument.
      */
     private static final Map<String, Boolean> UNSUPPORTED = Map.ofEntries(
-            Map.entry("cpu", true), Map.entry("bios", true), Map.entry("drive", true), Map.entry("hda", true),
+            Map.entry("cpu", true), Map.entry("bios", true), Map.entry("hda", true),
             Map.entry("hdb", true), Map.entry("cdrom", true), Map.entry("netdev", true), Map.entry("net", true),
             Map.entry("chardev", true), Map.entry("object", true), Map.entry("numa", true),
             Map.entry("boot", true), Map.entry("vga", true), Map.entry("vnc", true), Map.entry("gdb", true),
@@ -76,8 +78,12 @@ public final class CommandLine {
         int cpus = 1;
         String kernel = null, initrd = null, append = null, name = null, logFile = null;
         String serialSpec = null, monitorSpec = null, displaySpec = null, accel = null, machineAccel = null;
-        boolean nographic = false, noReboot = false, startPaused = false;
+        boolean nographic = false, noReboot = false, startPaused = false, pcie = false;
         List<VmConfig.DebugExit> exits = new ArrayList<>();
+        List<VmConfig.TestDevice> testDevices = new ArrayList<>();
+        // -device is checked after parsing, as QEMU creates devices last; -drive partly now, partly after parsing.
+        List<String[]> devices = new ArrayList<>();
+        VirtioOptions virtio = new VirtioOptions();
         VmConfig.QmpSocket qmp = null;
         List<String> logItems = new ArrayList<>();
 
@@ -110,9 +116,12 @@ public final class CommandLine {
                 case "h", "help" -> { return new Help(); }
                 case "version" -> { return new Version(); }
                 case "M", "machine" -> {
-                    String a = machine(loc, val);
-                    if (a != null) {
-                        machineAccel = a;
+                    Machine m = machine(loc, val);
+                    if (m.accel() != null) {
+                        machineAccel = m.accel();
+                    }
+                    if (m.pcie() != null) {
+                        pcie = m.pcie();
                     }
                 }
                 case "accel" -> accel = accel(loc, val);
@@ -130,7 +139,8 @@ public final class CommandLine {
                 case "no-shutdown" -> throw unsupported(loc);
                 case "S" -> startPaused = true;
                 case "name" -> name = name(loc, val);
-                case "device" -> exits.add(device(loc, val));
+                case "device" -> devices.add(new String[] {loc, val});
+                case "drive" -> virtio.drive(loc, val);
                 case "qmp" -> qmp = qmp(loc, val);
                 case "d" -> logItems.addAll(logItems(val));
                 case "D" -> logFile = val;
@@ -152,6 +162,8 @@ public final class CommandLine {
             throw new OptionException("-monitor " + monitorSpec, "only '-monitor none' is supported by isthmus vmm"
                     + " (use -qmp for a management socket)");
         }
+        // QEMU creates its block backends before the accelerator and the character backends.
+        virtio.createDrives();
         // -nographic points serial and monitor at stdio (mon:stdio) unless they are given.
         boolean monitorOnStdio = nographic && monitorSpec == null;
         VmConfig.Chardev serial;
@@ -168,17 +180,37 @@ public final class CommandLine {
                         + serialSpec + "'");
             }
         }
+        for (String[] d : devices) {
+            VmConfig.TestDevice t = testDevice(d[0], d[1]);
+            if (t != null) {
+                if (!pcie) {
+                    // QEMU creates devices after the machine: whether there is a bus is known only now.
+                    throw new OptionException(d[0], "No 'PCI' bus found for device 'isthmus-testdev'");
+                }
+                testDevices.add(t);
+                continue;
+            }
+            VmConfig.DebugExit exit = device(d[0], d[1], virtio);
+            if (exit != null) {
+                exits.add(exit);
+            }
+        }
         return new Run(new VmConfig(mem, cpus, kernel, initrd, append, serial, noReboot, startPaused, name,
-                List.copyOf(exits), qmp, List.copyOf(logItems), logFile));
+                List.copyOf(exits), qmp, List.copyOf(logItems), logFile, virtio.devices(), pcie,
+                List.copyOf(testDevices)));
     }
 
     private static OptionException unsupported(String loc) {
         return new OptionException(loc, "option not supported by isthmus vmm");
     }
 
-    private static String machine(String loc, String val) {
+    /** What one {@code -machine} option sets: the accelerator and {@code pcie}, or null where it does not. */
+    private record Machine(String accel, Boolean pcie) {}
+
+    private static Machine machine(String loc, String val) {
         Map<String, String> o = QemuOpts.parse(val, "type");
         String accel = null;
+        Boolean pcie = null;
         for (Map.Entry<String, String> e : o.entrySet()) {
             String k = e.getKey(), v = e.getValue();
             switch (k) {
@@ -203,6 +235,9 @@ public final class CommandLine {
                     if (!v.equals("on") && !v.equals("off") && !v.equals("auto")) {
                         throw new OptionException(null, "Parameter '" + k + "' does not accept value '" + v + "'");
                     }
+                    if (k.equals("pcie")) {
+                        pcie = v.equals("on"); // microvm builds the host bridge only for "on"; "auto" is off
+                    }
                 }
                 case "isa-serial", "x-option-roms", "auto-kernel-cmdline", "graphics", "usb", "mem-merge",
                      "dump-guest-core" -> {
@@ -213,7 +248,7 @@ public final class CommandLine {
                 default -> throw new OptionException(null, "Property 'microvm-machine." + k + "' not found");
             }
         }
-        return accel;
+        return new Machine(accel, pcie);
     }
 
     private static String accel(String loc, String val) {
@@ -314,18 +349,25 @@ public final class CommandLine {
         return o.get("guest");
     }
 
-    private static VmConfig.DebugExit device(String loc, String val) {
+    /** An isa-debug-exit, or null for a virtio device (added to {@code virtio}). */
+    private static VmConfig.DebugExit device(String loc, String val, VirtioOptions virtio) {
         Map<String, String> o = QemuOpts.parse(val, "driver");
         String driver = o.getOrDefault("driver", "");
         if (driver.equals("help") || driver.equals("?")) {
-            throw new OptionException(null, "Devices supported by isthmus vmm:\nname \"isa-debug-exit\", bus ISA");
+            throw new OptionException(null, "Devices supported by isthmus vmm:\nname \"isa-debug-exit\", bus ISA\n"
+                    + VirtioOptions.help() + "\n"
+                    + "name \"isthmus-testdev\", bus PCI, desc \"PCI test function (needs -M microvm,pcie=on)\"");
+        }
+        if (VirtioOptions.handles(driver)) {
+            virtio.device(loc, driver, o);
+            return null;
         }
         if (!driver.equals("isa-debug-exit") && (driver.startsWith("virtio-") || driver.startsWith("isa-")
                 || driver.startsWith("vhost-") || driver.startsWith("pci-") || driver.startsWith("usb-")
                 || Set.of("e1000", "ide-hd", "scsi-hd", "nvme", "vfio-pci", "i8042", "pvpanic", "qemu-xhci",
                 "ich9-ahci", "intel-iommu", "loader", "nec-usb-xhci", "pc-testdev", "ivshmem-plain").contains(driver))) {
             throw new OptionException(loc, "device '" + driver + "' is not supported by isthmus vmm (only"
-                    + " isa-debug-exit)");
+                    + " isa-debug-exit, virtio-blk-device, virtio-rng-device and isthmus-testdev)");
         }
         if (!driver.equals("isa-debug-exit")) {
             throw new OptionException(loc, "'" + driver + "' is not a valid device model name");
@@ -360,6 +402,67 @@ public final class CommandLine {
                     + Long.toHexString(iosize) + " lie outside the 64 KiB I/O space");
         }
         return new VmConfig.DebugExit((int) iobase, (int) iosize);
+    }
+
+    /**
+     * {@code -device isthmus-testdev[,addr=SLOT[.FN]][,membar=SIZE][,vectors=N][,id=ID]}, or null for another
+     * driver.
+     */
+    private static VmConfig.TestDevice testDevice(String loc, String val) {
+        Map<String, String> o = QemuOpts.parse(val, "driver");
+        if (!o.getOrDefault("driver", "").equals("isthmus-testdev")) {
+            return null;
+        }
+        int devfn = -1, vectors = IsthmusTestDevice.DEFAULT_VECTORS;
+        long membar = IsthmusTestDevice.DEFAULT_MEMBAR;
+        for (Map.Entry<String, String> e : o.entrySet()) {
+            String v = e.getValue();
+            switch (e.getKey()) {
+                case "driver", "id" -> { }
+                case "addr" -> devfn = pciDevfn(loc, v);
+                case "membar" -> {
+                    membar = QemuOpts.parseSize(v, 1);
+                    if (membar < 0) {
+                        throw new OptionException(loc, "Parameter 'membar' expects a non-negative number below 2^64\n"
+                                + "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\n"
+                                + "and exabytes, respectively.");
+                    }
+                    if (Long.bitCount(membar) != 1 || membar < 4096) {
+                        throw new OptionException(loc, "isthmus-testdev: membar must be a power of two of at least"
+                                + " 4K, not " + v);
+                    }
+                }
+                case "vectors" -> {
+                    long n = QemuOpts.parseUnsigned(v);
+                    if (n < 0 || n > 0xffffffffL) {
+                        throw new OptionException(loc, "Parameter 'vectors' expects uint32_t");
+                    }
+                    if (n < 1 || n > IsthmusTestDevice.MAX_VECTORS) {
+                        throw new OptionException(loc, "isthmus-testdev: vectors must be 1 to "
+                                + IsthmusTestDevice.MAX_VECTORS + ", not " + v);
+                    }
+                    vectors = (int) n;
+                }
+                default -> throw new OptionException(loc, "Property 'isthmus-testdev." + e.getKey() + "' not found");
+            }
+        }
+        return new VmConfig.TestDevice(devfn, membar, vectors);
+    }
+
+    private static final java.util.regex.Pattern PCI_ADDR =
+            java.util.regex.Pattern.compile("(?:0[xX])?([0-9a-fA-F]+)(?:\\.(?:0[xX])?([0-9a-fA-F]+))?");
+
+    /** QEMU's PCI {@code addr} property: {@code SLOT[.FN]} in hex (0x allowed, as sscanf's %x), slot 0-1f, fn 0-7. */
+    private static int pciDevfn(String loc, String v) {
+        java.util.regex.Matcher m = PCI_ADDR.matcher(v);
+        if (m.matches()) {
+            long slot = Long.parseLong(m.group(1).length() > 8 ? "100" : m.group(1), 16);
+            long fn = m.group(2) == null ? 0 : Long.parseLong(m.group(2).length() > 8 ? "100" : m.group(2), 16);
+            if (slot <= 0x1f && fn <= 7) {
+                return (int) (slot << 3 | fn);
+            }
+        }
+        throw new OptionException(loc, "Property 'isthmus-testdev.addr' doesn't take value '" + v + "'");
     }
 
     private static VmConfig.QmpSocket qmp(String loc, String val) {
@@ -473,6 +576,12 @@ public final class CommandLine {
                 -monitor none                         no monitor (use -qmp)
                 -qmp unix:PATH,server=on[,wait=off]   QMP on a UNIX socket
                 -device isa-debug-exit[,iobase=N][,iosize=N]   exit status (value << 1) | 1 on a port write
+                -drive file=PATH,format=raw,if=none,id=ID[,readonly=on]   a raw disk image
+                -device virtio-blk-device,drive=ID[,serial=S]   a virtio block device on that drive
+                -device virtio-rng-device             a virtio entropy device (host /dev/urandom)
+                -M microvm,pcie=on                    a PCI Express host bridge (ECAM, 32- and 64-bit windows)
+                -device isthmus-testdev[,addr=SLOT[.FN]][,membar=SIZE][,vectors=N]
+                                                      a PCI test function (BAR2 of membar bytes, MSI-X)
                 -no-reboot                            exit instead of rebooting
                 -S                                    start with the CPUs stopped (QMP 'cont' starts them)
                 -name NAME                            the VM's name (QMP query-name)

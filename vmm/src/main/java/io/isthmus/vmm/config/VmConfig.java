@@ -18,10 +18,31 @@ import java.util.List;
  * @param qmp           the QMP socket, or {@code null}
  * @param logItems      {@code -d} items
  * @param logFile       {@code -D} path, or {@code null}
+ * @param virtioDevices {@code -device virtio-blk-device} and {@code virtio-rng-device}, in command-line order
+ *                      (QEMU microvm puts the first on its last virtio-mmio transport, the next on the one below)
+ * @param pcie          {@code -M microvm,pcie=on}: the PCI Express host bridge (off by default, as in QEMU)
+ * @param testDevices   {@code -device isthmus-testdev} instances, on the PCI bus
  */
 public record VmConfig(long memBytes, int cpus, String kernel, String initrd, String append, Chardev serial,
                        boolean noReboot, boolean startPaused, String name, List<DebugExit> debugExits,
-                       QmpSocket qmp, List<String> logItems, String logFile) {
+                       QmpSocket qmp, List<String> logItems, String logFile, List<VirtioDeviceSpec> virtioDevices,
+                       boolean pcie, List<TestDevice> testDevices) {
+
+    /** A configuration without virtio devices and without PCI. */
+    public VmConfig(long memBytes, int cpus, String kernel, String initrd, String append, Chardev serial,
+                    boolean noReboot, boolean startPaused, String name, List<DebugExit> debugExits,
+                    QmpSocket qmp, List<String> logItems, String logFile) {
+        this(memBytes, cpus, kernel, initrd, append, serial, noReboot, startPaused, name, debugExits, qmp, logItems,
+                logFile, List.of());
+    }
+
+    /** A configuration without PCI. */
+    public VmConfig(long memBytes, int cpus, String kernel, String initrd, String append, Chardev serial,
+                    boolean noReboot, boolean startPaused, String name, List<DebugExit> debugExits,
+                    QmpSocket qmp, List<String> logItems, String logFile, List<VirtioDeviceSpec> virtioDevices) {
+        this(memBytes, cpus, kernel, initrd, append, serial, noReboot, startPaused, name, debugExits, qmp, logItems,
+                logFile, virtioDevices, false, List.of());
+    }
 
     /** A character backend ({@code -serial}): stdio, null, a file, or a UNIX socket. */
     public record Chardev(Kind kind, String path, boolean server, boolean waitForClient) {
@@ -32,6 +53,43 @@ public record VmConfig(long memBytes, int cpus, String kernel, String initrd, St
     /** {@code -device isa-debug-exit,iobase=,iosize=}. */
     public record DebugExit(int iobase, int iosize) {}
 
+    /**
+     * {@code -device isthmus-testdev[,addr=SLOT[.FN]][,membar=SIZE][,vectors=N]}.
+     *
+     * @param devfn   the PCI address as device and function number, or -1 for the first free slot
+     * @param membar  the size of its 64-bit prefetchable BAR2
+     * @param vectors its MSI-X vectors
+     */
+    public record TestDevice(int devfn, long membar, int vectors) {}
+
     /** {@code -qmp unix:PATH,server=on,wait=off}. */
     public record QmpSocket(String path, boolean waitForClient) {}
+
+    /** A virtio device on a virtio-mmio transport ({@code -device virtio-*-device}). */
+    public sealed interface VirtioDeviceSpec permits VirtioBlkSpec, VirtioRngSpec, VgpuSpec {}
+
+    /**
+     * {@code -device virtio-blk-device,drive=ID[,serial=S]} on {@code -drive file=PATH,format=raw,if=none,id=ID}.
+     *
+     * @param drive    the drive's id
+     * @param file     the raw image, as given (checked to be a regular file the VMM may open)
+     * @param readOnly {@code readonly=on}: opened read-only, and the guest sees a read-only disk
+     * @param serial   what the guest's GET_ID gets (at most 20 bytes are used), or {@code null}
+     */
+    public record VirtioBlkSpec(String drive, String file, boolean readOnly, String serial)
+            implements VirtioDeviceSpec {}
+
+    /** {@code -device virtio-rng-device}: entropy from the host's {@code /dev/urandom}. */
+    public record VirtioRngSpec() implements VirtioDeviceSpec {}
+
+    /**
+     * {@code -device isthmus-vgpu[,weight=N][,memory=SIZE][,cap=PERCENT][,engine=host|cuda]}: a paravirtual vGPU
+     * (docs/vgpu-device.md) with its share of the process's engine.
+     *
+     * @param engine      the engine every vGPU of this process naming it shares: {@code host} or {@code cuda}
+     * @param weight      its scheduling weight, 1 to {@link io.isthmus.sched.VGpuConfig#MAX_WEIGHT}
+     * @param memoryBytes its device-memory quota
+     * @param capPercent  the most of the engine's time it may use, 1 to 100 (100: no cap)
+     */
+    public record VgpuSpec(String engine, int weight, long memoryBytes, int capPercent) implements VirtioDeviceSpec {}
 }

@@ -5,17 +5,18 @@ import io.isthmus.kvm.bus.BusDevice;
 /**
  * microvm's ACPI hardware-reduced sleep and reset registers (MMIO 0xfea00200, QEMU's {@code acpi-ged-regs}):
  * byte 0 is sleep control (SLP_EN with SLP_TYP 5 powers off), byte 1 sleep status, byte 2 the reset register
- * (0x42 resets). This is how guests power microvm off. Thread-safe (stateless).
+ * (0x42 resets). The FADT points at them; this is how guests power microvm off. Thread-safe (stateless).
  */
-public final class AcpiGedRegs implements BusDevice {
+public final class AcpiGedRegs implements BusDevice, Device {
     /** The guest-physical base and size of the register block. */
     public static final long BASE = 0xfea00200L, SIZE = 3;
     private static final int SLP_EN = 0x20, SLP_TYP_S5 = 5, RESET_VALUE = 0x42;
-    private final MachineControl machine;
+    private volatile MachineControl machine;
 
-    /** Registers that act on {@code machine}. */
-    public AcpiGedRegs(MachineControl machine) {
-        this.machine = machine;
+    @Override
+    public void plug(Platform platform) {
+        machine = platform.control();
+        platform.mmio(BASE, SIZE, this, "acpi-ged-regs");
     }
 
     @Override

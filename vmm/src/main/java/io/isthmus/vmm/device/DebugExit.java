@@ -6,12 +6,21 @@ import io.isthmus.kvm.bus.BusDevice;
  * QEMU's {@code isa-debug-exit}: any write ends the VMM with exit status {@code (value << 1) | 1}; reads return
  * 0. Stateless apart from the machine it tells; thread-safe.
  */
-public final class DebugExit implements BusDevice {
-    private final MachineControl machine;
+public final class DebugExit implements BusDevice, Device {
+    private final int iobase;
+    private final int iosize;
+    private volatile MachineControl machine;
 
-    /** A device that asks {@code machine} to exit. */
-    public DebugExit(MachineControl machine) {
-        this.machine = machine;
+    /** A device at ports {@code [iobase, iobase + iosize)} ({@code -device isa-debug-exit,iobase=,iosize=}). */
+    public DebugExit(int iobase, int iosize) {
+        this.iobase = iobase;
+        this.iosize = iosize;
+    }
+
+    @Override
+    public void plug(Platform platform) {
+        machine = platform.control();
+        platform.pio(iobase, iosize, this, "isa-debug-exit");
     }
 
     @Override

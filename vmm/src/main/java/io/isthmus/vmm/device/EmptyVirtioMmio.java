@@ -7,10 +7,22 @@ import io.isthmus.kvm.bus.BusDevice;
  * answer the probe (magic "virt", legacy version 1, vendor "QEMU") with device ID 0, which drivers skip.
  * Thread-safe (stateless).
  */
-public final class EmptyVirtioMmio implements BusDevice {
+public final class EmptyVirtioMmio implements BusDevice, Device {
     /** Where the transports start, how far apart they are, and how many there are. */
     public static final long BASE = 0xfeb00000L, STRIDE = 0x200;
     public static final int COUNT = 24;
+
+    private final int slot;
+
+    /** The transport of slot {@code slot} (0 to {@link #COUNT} - 1), at {@code BASE + slot * STRIDE}. */
+    public EmptyVirtioMmio(int slot) {
+        this.slot = slot;
+    }
+
+    @Override
+    public void plug(Platform platform) {
+        platform.mmio(BASE + slot * STRIDE, STRIDE, this, "virtio-mmio." + slot + " (empty)");
+    }
 
     @Override
     public long read(long offset, int size) {

@@ -89,6 +89,8 @@ public final class Ioapic implements BusDevice {
      */
     private int inputs;
     private int id;
+    /** The ID register after reset: 0 for the first IOAPIC, as QEMU's, and its MADT entry's for a second. */
+    private final int resetId;
     private int ioregsel;
 
     /** QEMU's SUCCESSIVE_IRQ_MAX_COUNT: back-to-back EOI re-deliveries of one pin before backing off. */
@@ -113,14 +115,25 @@ public final class Ioapic implements BusDevice {
 
     /** An IOAPIC in reset state (ID 0, every entry masked); calls {@code out.route} once for every pin. */
     public Ioapic(Output out) {
-        this(out, task -> CompletableFuture
+        this(out, 0);
+    }
+
+    /** As {@link #Ioapic(Output)}, with ID register {@code id} after reset (the MADT's id of this IOAPIC). */
+    public Ioapic(Output out, int id) {
+        this(out, id, task -> CompletableFuture
                 .delayedExecutor(STORM_DELAY_MS, TimeUnit.MILLISECONDS).execute(task));
     }
 
     /** As the public constructor; {@code later} runs the storm back-off's deferred re-delivery (tests run it by hand). */
     Ioapic(Output out, Consumer<Runnable> later) {
+        this(out, 0, later);
+    }
+
+    private Ioapic(Output out, int id, Consumer<Runnable> later) {
         this.out = out;
         this.later = later;
+        this.resetId = id;
+        this.id = id;
         synchronized (this) {
             for (int i = 0; i < PINS; i++) {
                 table[i] = MASKED;
@@ -136,7 +149,7 @@ public final class Ioapic implements BusDevice {
      */
     public void reset() {
         synchronized (this) {
-            id = 0;
+            id = resetId;
             ioregsel = 0;
             irr = 0;
             java.util.Arrays.fill(eoiStreak, 0);

@@ -173,6 +173,14 @@ public final class Pit8254 implements AutoCloseable {
         fireDue(nanos, Integer.MAX_VALUE);
     }
 
+    /**
+     * Test hook: what the timer thread does when it wakes at {@code nanos} (late, perhaps by hours): at most
+     * {@code MAX_CATCH_UP} transitions delivered one by one, then a jump to now.
+     */
+    synchronized void wakeTimerAt(long nanos) {
+        fireDue(nanos, MAX_CATCH_UP);
+    }
+
     /** Test hook: whether the timer thread was ever started. */
     synchronized boolean timerThreadStarted() {
         return thread != null;

@@ -1,8 +1,10 @@
 package io.isthmus.vmm.qmp;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.isthmus.vmm.config.VmConfig;
@@ -42,8 +44,13 @@ public final class QmpServer implements MachineListener, AutoCloseable {
     static final List<String> COMMANDS = List.of("qmp_capabilities", "query-version", "query-status", "query-name",
             "query-kvm", "query-cpus-fast", "query-commands", "stop", "cont", "system_reset", "quit");
 
-    private final ObjectMapper json = new ObjectMapper();
-    private final MicroVm vm;
+    /**
+     * QEMU's JSON parser takes single-quoted strings too (its own tests send them). Shared: a mapper is thread-safe
+     * once built, and building one costs more than a QMP message.
+     */
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonReadFeature.ALLOW_SINGLE_QUOTES).build();
+    private final ObjectMapper json = JSON;
+    private final QmpMachine vm;
     private final PrintStream err;
     private final ServerSocketChannel server;
     private final Path path;
@@ -52,7 +59,7 @@ public final class QmpServer implements MachineListener, AutoCloseable {
     private volatile OutputStream client;
     private volatile boolean clientNegotiated;
 
-    private QmpServer(ServerSocketChannel server, Path path, MicroVm vm, PrintStream err) {
+    private QmpServer(ServerSocketChannel server, Path path, QmpMachine vm, PrintStream err) {
         this.server = server;
         this.path = path;
         this.vm = vm;
@@ -64,6 +71,11 @@ public final class QmpServer implements MachineListener, AutoCloseable {
      * does before starting the guest).
      */
     public static QmpServer start(VmConfig.QmpSocket socket, MicroVm vm, PrintStream err) {
+        return start(socket, QmpMachine.of(vm), err);
+    }
+
+    /** As {@link #start(VmConfig.QmpSocket, MicroVm, PrintStream)}, for any {@link QmpMachine}. */
+    public static QmpServer start(VmConfig.QmpSocket socket, QmpMachine vm, PrintStream err) {
         ServerSocketChannel s;
         Path path = Path.of(socket.path());
         try {
@@ -142,9 +154,20 @@ public final class QmpServer implements MachineListener, AutoCloseable {
         }
     }
 
+    /**
+     * A server with no socket, whose {@link #handle} answers messages for {@code vm} (for tests and fuzzing of the
+     * dispatcher); replies that {@code quit} sends itself go nowhere.
+     */
+    static QmpServer detached(QmpMachine vm) {
+        return new QmpServer(null, null, vm, new PrintStream(OutputStream.nullOutputStream()));
+    }
+
     /** Stops listening, ends the current session and removes the socket file; idempotent. */
     @Override
     public void close() {
+        if (server == null) {
+            return;
+        }
         try {
             server.close();
             SocketChannel ch = session;
@@ -243,8 +266,8 @@ public final class QmpServer implements MachineListener, AutoCloseable {
             }
             case "query-name" -> {
                 ObjectNode n = json.createObjectNode();
-                if (vm.config().name() != null) {
-                    n.put("name", vm.config().name());
+                if (vm.name() != null) {
+                    n.put("name", vm.name());
                 }
                 yield ok(n, id);
             }

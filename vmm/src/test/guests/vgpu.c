@@ -1,0 +1,378 @@
+/*
+ * The isthmus-vgpu guest driver (docs/vgpu-device.md): a 64-bit guest that finds the vGPU among microvm's virtio-mmio
+ * transports by its device ID (63), negotiates VERSION_1, sets up its request queue, allocates device memory, copies
+ * its inputs in, runs a workload of kernels with a fixed number of requests in flight, copies a result back and checks
+ * it, and prints its completion statistics on COM1; then leaves through isa-debug-exit with status (0x31 << 1) | 1 = 99
+ * (0x32, 101, when anything failed).
+ *
+ * Booted as a PVH ELF64 (QEMU and this VMM enter it in 32-bit protected mode); the entry stub below identity-maps the
+ * first 4 GiB with 2 MiB pages, enables long mode and SSE, and calls cmain in 64-bit mode.
+ *
+ * The command line (-append) sets the workload, words separated by spaces:
+ *   requests=N   requests in the measured loop (default 1000)
+ *   depth=D      requests in flight, 1 to 128 (default 8)
+ *   mix=K:A,...  the kernels, taken round robin: spin:MICROS, saxpy:N, copy:BYTES, matmul:N (default spin:100)
+ *   hostile      also sends requests a hostile driver would (bad handle, address outside RAM, over quota, bad op)
+ *                and checks that each gets its error completion
+ * The driver polls the used ring with interrupts suppressed (VRING_AVAIL_F_NO_INTERRUPT): a throughput workload
+ * needs no interrupt, and each one costs a VM exit.
+ */
+#include "guest.h"
+
+__asm__(".pushsection .note.Xen, \"a\", @note\n"
+        ".align 4\n"
+        ".long 4, 4, 18\n .asciz \"Xen\"\n .align 4\n .long pvh_start\n .align 4\n"
+        ".popsection");
+
+struct hvm_start_info {
+    u32 magic, version, flags, nr_modules;
+    u64 modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
+    u32 memmap_entries, reserved;
+};
+
+/* Entry: 32-bit protected mode, paging off, EBX = hvm_start_info. */
+__asm__(".code32\n"
+        ".globl pvh_start\n"
+        "pvh_start:\n"
+        "  mov %ebx, start_info\n"
+        "  mov $pd, %edi\n"              /* 4 page directories: 2048 x 2 MiB pages, identity */
+        "  mov $0x83, %eax\n"
+        "  mov $2048, %ecx\n"
+        "1: mov %eax, (%edi)\n"
+        "  movl $0, 4(%edi)\n"
+        "  add $0x200000, %eax\n"
+        "  add $8, %edi\n"
+        "  loop 1b\n"
+        "  mov $pdpt, %edi\n"
+        "  mov $pd + 3, %eax\n"
+        "  mov $4, %ecx\n"
+        "2: mov %eax, (%edi)\n"
+        "  movl $0, 4(%edi)\n"
+        "  add $4096, %eax\n"
+        "  add $8, %edi\n"
+        "  loop 2b\n"
+        "  mov $pdpt + 3, %eax\n"
+        "  mov %eax, pml4\n"
+        "  mov $pml4, %eax\n"
+        "  mov %eax, %cr3\n"
+        "  mov %cr4, %eax\n"
+        "  or $0x620, %eax\n"            /* PAE | OSFXSR | OSXMMEXCPT */
+        "  mov %eax, %cr4\n"
+        "  mov $0xc0000080, %ecx\n"      /* EFER.LME */
+        "  rdmsr\n"
+        "  or $0x100, %eax\n"
+        "  wrmsr\n"
+        "  mov %cr0, %eax\n"
+        "  and $0xfffffffb, %eax\n"      /* no EM */
+        "  or $0x80000003, %eax\n"       /* PG | MP | PE */
+        "  mov %eax, %cr0\n"
+        "  lgdt gdt_ptr\n"
+        "  ljmp $0x08, $long_mode\n"
+        ".code64\n"
+        "long_mode:\n"
+        "  mov $0x10, %ax\n"
+        "  mov %ax, %ds\n"
+        "  mov %ax, %es\n"
+        "  mov %ax, %ss\n"
+        "  mov $stack_top, %rsp\n"
+        "  call cmain\n"
+        "3: cli; hlt; jmp 3b\n"
+        ".section .rodata\n"
+        ".align 16\n"
+        "gdt: .quad 0, 0x00af9a000000ffff, 0x00cf92000000ffff\n"
+        "gdt_ptr: .word 23\n .long gdt\n"
+        ".section .bss\n"
+        ".align 4096\n"
+        "pml4: .space 4096\n"
+        "pdpt: .space 4096\n"
+        "pd: .space 4 * 4096\n"
+        ".align 16\n"
+        "  .space 16384\n"
+        "stack_top:\n"
+        ".text\n");
+
+u32 start_info;
+
+/* gcc may turn struct copies and loops into these calls even when freestanding. */
+void *memset(void *d, int c, unsigned long n) {
+    u8 *p = d;
+    while (n--) *p++ = (u8)c;
+    return d;
+}
+void *memcpy(void *d, const void *s, unsigned long n) {
+    u8 *p = d;
+    const u8 *q = s;
+    while (n--) *p++ = *q++;
+    return d;
+}
+
+/* ---- virtio-mmio (virtio 1.2, 4.2.2) ---- */
+#define MMIO_BASE 0xfeb00000ull
+#define MMIO_STRIDE 0x200
+#define MMIO_SLOTS 24
+#define R_MAGIC 0x000
+#define R_VERSION 0x004
+#define R_DEVICE_ID 0x008
+#define R_DEVICE_FEATURES 0x010
+#define R_DEVICE_FEATURES_SEL 0x014
+#define R_DRIVER_FEATURES 0x020
+#define R_DRIVER_FEATURES_SEL 0x024
+#define R_QUEUE_SEL 0x030
+#define R_QUEUE_NUM_MAX 0x034
+#define R_QUEUE_NUM 0x038
+#define R_QUEUE_READY 0x044
+#define R_QUEUE_NOTIFY 0x050
+#define R_STATUS 0x070
+#define R_QUEUE_DESC 0x080
+#define R_QUEUE_DRIVER 0x090
+#define R_QUEUE_DEVICE 0x0a0
+#define R_CONFIG 0x100
+#define VGPU_ID 63
+
+static volatile u32 *mmio;
+static u32 rd(u32 off) { return mmio[off / 4]; }
+static void wr(u32 off, u32 v) { mmio[off / 4] = v; }
+
+#define QSIZE 128
+struct desc { u64 addr; u32 len; u16 flags, next; };
+static struct desc descs[QSIZE] __attribute__((aligned(16)));
+static struct { u16 flags, idx, ring[QSIZE], used_event; } avail __attribute__((aligned(2)));
+static struct { u16 flags, idx; struct { u32 id, len; } ring[QSIZE]; u16 avail_event; } used
+        __attribute__((aligned(4)));
+
+/* ---- the vGPU's wire format (VgpuWire, VgpuOp, VgpuStatus) ---- */
+struct request { u32 op, kernel; u64 tag, w[6]; };
+struct completion { u64 tag; u32 status, reserved; u64 result, gpu_ns; };
+enum { ALLOC = 1, FREE = 2, COPY_IN = 3, COPY_OUT = 4, LAUNCH = 5, FENCE = 6 };
+enum { SPIN = 1, SAXPY = 2, COPY = 3, MATMUL = 4 };
+enum { OK = 0, BAD_OP = 1, BAD_KERNEL = 2, BAD_ARGUMENT = 3, BAD_HANDLE = 4, OUT_OF_BOUNDS = 5,
+       BAD_GUEST_ADDRESS = 6, OUT_OF_MEMORY = 7 };
+
+static struct request reqs[QSIZE / 2];
+static struct completion cpls[QSIZE / 2];
+static u16 avail_idx, used_seen;
+static int qsize;
+
+static void fence(void) { __asm__ volatile("mfence" ::: "memory"); }
+
+/* Puts request slot s (descriptors 2s, 2s+1) on the available ring; kick() notifies. */
+static void post(int s) {
+    descs[2 * s] = (struct desc){(u64)(unsigned long)&reqs[s], sizeof reqs[s], 1, (u16)(2 * s + 1)};
+    descs[2 * s + 1] = (struct desc){(u64)(unsigned long)&cpls[s], sizeof cpls[s], 2, 0};
+    cpls[s].status = 0xffffffff;
+    avail.ring[avail_idx % qsize] = (u16)(2 * s);
+    fence();
+    avail_idx++;
+    avail.idx = avail_idx;
+}
+static void kick(void) { fence(); wr(R_QUEUE_NOTIFY, 0); }
+
+/* Waits for the next used entry; returns its request slot. */
+static int reap(void) {
+    while (*(volatile u16 *)&used.idx == used_seen) __asm__ volatile("pause");
+    fence();
+    u32 id = used.ring[used_seen % qsize].id;
+    used_seen++;
+    return (int)(id / 2);
+}
+
+/* One request, synchronously: returns its status; *result gets the result. */
+static u32 call(u32 op, u32 kernel, u64 w0, u64 w1, u64 w2, u64 w3, u64 *result) {
+    reqs[0] = (struct request){op, kernel, 0x5eed, {w0, w1, w2, w3, 0, 0}};
+    post(0);
+    kick();
+    int s = reap();
+    if (result) *result = cpls[s].result;
+    return cpls[s].status;
+}
+
+static int failures;
+static void expect(const char *what, u32 got, u32 want) {
+    puts_(what); puts_(": status "); putdec(got);
+    if (got != want) { puts_(" FAILED, expected "); putdec(want); failures++; }
+    puts_("\n");
+}
+
+/* ---- the command line ---- */
+static const char *cmdline = "";
+static int word_is(const char *p, const char *w) {
+    while (*w) if (*p++ != *w++) return 0;
+    return *p == 0 || *p == ' ' || *p == '=' || *p == ':' || *p == ',';
+}
+static const char *option(const char *key) {
+    for (const char *p = cmdline; *p; ) {
+        while (*p == ' ') p++;
+        if (word_is(p, key)) {
+            while (*p && *p != '=' && *p != ' ') p++;
+            return *p == '=' ? p + 1 : p;
+        }
+        while (*p && *p != ' ') p++;
+    }
+    return 0;
+}
+static u64 number(const char **pp) {
+    const char *p = *pp;
+    u64 v = 0;
+    while (*p >= '0' && *p <= '9') v = v * 10 + (u64)(*p++ - '0');
+    *pp = p;
+    return v;
+}
+
+#define MAX_MIX 8
+static struct { u32 kernel; u64 arg; u64 done, gpu_ns; } mix[MAX_MIX];
+static int nmix;
+
+/* Device buffers: x, y (saxpy), src, dst (copy), A, B, C (matmul). */
+static u64 hx, hy, hsrc, hdst, ha, hb, hc;
+static float xs[4096], ys[4096], out[4096];
+
+static void kernel_request(struct request *r, int m) {
+    u64 a = mix[m].arg;
+    switch (mix[m].kernel) {
+    case SPIN: *r = (struct request){LAUNCH, SPIN, (u64)m, {a}}; break;
+    case SAXPY: *r = (struct request){LAUNCH, SAXPY, (u64)m, {a, 0x40000000 /* 2.0f */, hx, hy}}; break;
+    case COPY: *r = (struct request){LAUNCH, COPY, (u64)m, {a, hsrc, hdst}}; break;
+    default: *r = (struct request){LAUNCH, MATMUL, (u64)m, {a, ha, hb, hc}}; break;
+    }
+}
+
+static void hostile(void) {
+    u64 h, quota = (u64)rd(R_CONFIG) | (u64)rd(R_CONFIG + 4) << 32;
+    expect("hostile: copy from a handle never allocated", call(COPY_IN, 0, 0x100000, 0xdead0001, 0, 64, 0), BAD_HANDLE);
+    expect("hostile: copy to an address past RAM", call(COPY_OUT, 0, 0xfffff000ull, hx, 0, 4096, 0), BAD_GUEST_ADDRESS);
+    expect("hostile: copy wrapping the address space", call(COPY_IN, 0, ~0ull - 15, hx, 0, 64, 0), BAD_GUEST_ADDRESS);
+    expect("hostile: copy past the buffer's end", call(COPY_IN, 0, 0x100000, hx, 16, 16384, 0), OUT_OF_BOUNDS);
+    expect("hostile: allocate more than the quota", call(ALLOC, 0, quota + 1, 0, 0, 0, &h), OUT_OF_MEMORY);
+    expect("hostile: an op that does not exist", call(99, 0, 0, 0, 0, 0, 0), BAD_OP);
+    expect("hostile: a kernel that does not exist", call(LAUNCH, 42, 0, 0, 0, 0, 0), BAD_KERNEL);
+    expect("hostile: free a handle twice", call(FREE, 0, hdst, 0, 0, 0, 0), OK);
+    expect("hostile: ... the second time", call(FREE, 0, hdst, 0, 0, 0, 0), BAD_HANDLE);
+    expect("hostile: reallocate it", call(ALLOC, 0, 16384, 0, 0, 0, &hdst), OK);
+}
+
+void cmain(void) {
+    struct hvm_start_info *si = (struct hvm_start_info *)(unsigned long)start_info;
+    if (si && si->magic == 0x336ec578 && si->cmdline_paddr) cmdline = (const char *)(unsigned long)si->cmdline_paddr;
+
+    for (int i = 0; i < MMIO_SLOTS && !mmio; i++) {
+        volatile u32 *m = (volatile u32 *)(unsigned long)(MMIO_BASE + (u64)i * MMIO_STRIDE);
+        if (m[R_MAGIC / 4] == 0x74726976 && m[R_VERSION / 4] == 2 && m[R_DEVICE_ID / 4] == VGPU_ID) mmio = m;
+    }
+    if (!mmio) { puts_("vgpu: no isthmus-vgpu (virtio device 63) on the virtio-mmio transports\n"); debug_exit(0x32); }
+    puts_("vgpu: found at "); puthex((u64)(unsigned long)mmio); puts_("\n");
+
+    wr(R_STATUS, 0);
+    wr(R_STATUS, 1);
+    wr(R_STATUS, 3);
+    wr(R_DEVICE_FEATURES_SEL, 1);
+    if (!(rd(R_DEVICE_FEATURES) & 1)) { puts_("vgpu: no VERSION_1\n"); debug_exit(0x32); }
+    wr(R_DRIVER_FEATURES_SEL, 1);
+    wr(R_DRIVER_FEATURES, 1);
+    wr(R_DRIVER_FEATURES_SEL, 0);
+    wr(R_DRIVER_FEATURES, 0);
+    wr(R_STATUS, 3 | 8);
+    if (!(rd(R_STATUS) & 8)) { puts_("vgpu: FEATURES_OK refused\n"); debug_exit(0x32); }
+    wr(R_QUEUE_SEL, 0);
+    u32 max = rd(R_QUEUE_NUM_MAX);
+    qsize = max < QSIZE ? (int)max : QSIZE;
+    wr(R_QUEUE_NUM, (u32)qsize);
+    wr(R_QUEUE_DESC, (u32)(unsigned long)descs);
+    wr(R_QUEUE_DESC + 4, 0);
+    wr(R_QUEUE_DRIVER, (u32)(unsigned long)&avail);
+    wr(R_QUEUE_DRIVER + 4, 0);
+    wr(R_QUEUE_DEVICE, (u32)(unsigned long)&used);
+    wr(R_QUEUE_DEVICE + 4, 0);
+    avail.flags = 1; /* VRING_AVAIL_F_NO_INTERRUPT: this driver polls */
+    wr(R_QUEUE_READY, 1);
+    wr(R_STATUS, 3 | 8 | 4);
+    puts_("vgpu: memory="); putdec((u64)rd(R_CONFIG) | (u64)rd(R_CONFIG + 4) << 32);
+    puts_(" weight="); putdec(rd(R_CONFIG + 8)); puts_(" cap="); putdec(rd(R_CONFIG + 12));
+    puts_(" kernels="); puthex(rd(R_CONFIG + 16)); puts_("\n");
+
+    /* The workload. */
+    const char *p = option("requests");
+    u64 requests = p ? number(&p) : 1000;
+    p = option("depth");
+    u64 depth = p ? number(&p) : 8;
+    if (depth < 1) depth = 1;
+    if (depth > (u64)qsize / 2) depth = (u64)qsize / 2;
+    p = option("mix");
+    if (!p) p = "spin:100";
+    while (*p && *p != ' ' && nmix < MAX_MIX) {
+        u32 k = word_is(p, "spin") ? SPIN : word_is(p, "saxpy") ? SAXPY : word_is(p, "copy") ? COPY
+                : word_is(p, "matmul") ? MATMUL : 0;
+        while (*p && *p != ':' && *p != ' ') p++;
+        if (!k || *p != ':') { puts_("vgpu: bad mix; use e.g. mix=spin:100,saxpy:4096\n"); debug_exit(0x32); }
+        p++;
+        mix[nmix].kernel = k;
+        mix[nmix].arg = number(&p);
+        nmix++;
+        if (*p == ',') p++;
+    }
+
+    /* Buffers: 16 KiB each (4096 floats; the mix's sizes must fit: saxpy N <= 4096, copy <= 16384, matmul n <= 64). */
+    for (int i = 0; i < 4096; i++) { xs[i] = (float)(i % 1000); ys[i] = (float)(i % 7); }
+    u64 *hs[] = {&hx, &hy, &hsrc, &hdst, &ha, &hb, &hc};
+    for (int i = 0; i < 7; i++) {
+        if (call(ALLOC, 0, 16384, 0, 0, 0, hs[i]) != OK) { puts_("vgpu: ALLOC failed\n"); debug_exit(0x32); }
+    }
+    expect("vgpu: copy x in", call(COPY_IN, 0, (u64)(unsigned long)xs, hx, 0, sizeof xs, 0), OK);
+    expect("vgpu: copy y in", call(COPY_IN, 0, (u64)(unsigned long)ys, hy, 0, sizeof ys, 0), OK);
+
+    if (option("hostile")) hostile();
+
+    /* The measured loop: keep depth requests in flight until requests have completed. */
+    u64 posted = 0, completed = 0, errors = 0, gpu_ns = 0, saxpys = 0;
+    for (u64 s = 0; s < depth && posted < requests; s++, posted++) {
+        int m = (int)(posted % (u64)nmix);
+        kernel_request(&reqs[s], m);
+        post((int)s);
+    }
+    kick();
+    while (completed < requests) {
+        int s = reap();
+        struct completion *c = &cpls[s];
+        completed++;
+        if (c->status != OK || c->tag >= (u64)nmix) {
+            errors++;
+        } else {
+            mix[c->tag].done++;
+            mix[c->tag].gpu_ns += c->gpu_ns;
+            gpu_ns += c->gpu_ns;
+            if (mix[c->tag].kernel == SAXPY) saxpys++;
+        }
+        if (posted < requests) {
+            kernel_request(&reqs[s], (int)(posted % (u64)nmix));
+            post(s);
+            posted++;
+            kick();
+        }
+    }
+
+    /* y was updated saxpys times by y = 2x + y over the first n elements of the first saxpy entry: check it. */
+    u64 n = 0;
+    for (int m = 0; m < nmix; m++) if (mix[m].kernel == SAXPY && !n) n = mix[m].arg;
+    expect("vgpu: copy y out", call(COPY_OUT, 0, (u64)(unsigned long)out, hy, 0, sizeof out, 0), OK);
+    u64 wrong = 0;
+    for (u64 i = 0; i < 4096; i++) {
+        float want = ys[i];
+        if (i < n) for (u64 k = 0; k < saxpys; k++) want = 2.0f * xs[i] + want;
+        if (out[i] != want) wrong++;
+    }
+    puts_("vgpu: saxpy result "); puts_(wrong ? "WRONG in " : "checked, "); putdec(wrong ? wrong : 4096);
+    puts_(wrong ? " elements\n" : " elements\n");
+    if (wrong) failures++;
+    expect("vgpu: fence", call(FENCE, 0, 0, 0, 0, 0, 0), OK);
+
+    puts_("vgpu: requests="); putdec(completed); puts_(" errors="); putdec(errors); puts_(" depth="); putdec(depth);
+    puts_(" gpu_ns="); putdec(gpu_ns); puts_("\n");
+    for (int m = 0; m < nmix; m++) {
+        static const char *names[] = {"", "spin", "saxpy", "copy", "matmul"};
+        puts_("vgpu: kernel "); puts_(names[mix[m].kernel]); puts_(":"); putdec(mix[m].arg); puts_(" done=");
+        putdec(mix[m].done); puts_(" gpu_ns="); putdec(mix[m].gpu_ns); puts_("\n");
+    }
+    if (errors) failures++;
+    puts_(failures ? "vgpu: FAILED\n" : "vgpu: ok\n");
+    wr(R_STATUS, 0);
+    debug_exit(failures ? 0x32 : 0x31);
+}
