@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
  * bound to vfio-pci, at the address in {@code ISTHMUS_LAB_EDU}: this VMM passes it through to a KVM guest whose
  * driver (vmm/src/test/guests/edu.c) uses it as on bare metal (identification, factorial with its MSI, DMA through
  * guest RAM with its MSI) and then aims a DMA outside its RAM, which the IOMMU must stop. The second edu of the lab,
- * in a group that is not viable ({@code ISTHMUS_LAB_NONVIABLE_GROUP}), is refused before the guest starts.
+ * in a group that is not viable ({@code ISTHMUS_LAB_NONVIABLE_GROUP}), is refused before the guest starts, and so is
+ * edu while another user holds its group open.
  */
 @Tag("kvm")
 class VfioPassthroughTest {
@@ -91,6 +92,24 @@ class VfioPassthroughTest {
         assertTrue(r.stderr().contains("Please ensure all devices within the iommu_group are bound to their vfio bus"
                 + " driver."), r.stderr());
         assertEquals("", r.out(), "the guest never ran");
+    }
+
+    @Test
+    void aDeviceInUseByAnotherProcessIsRefused() throws IOException {
+        String group = Files.readSymbolicLink(Path.of("/sys/bus/pci/devices", edu(), "iommu_group")).getFileName()
+                .toString();
+        // Another user holds edu's group open (this JVM, through the vfio module, as another VMM would).
+        try (io.isthmus.vfio.VfioContainer other = io.isthmus.vfio.VfioContainer.open()) {
+            other.device(io.isthmus.vfio.PciAddress.parse(edu()));
+            TestGuests.Result r = run("", "vfio-pci,host=" + edu());
+            assertEquals(1, r.status(), r.out());
+            assertTrue(r.stderr().startsWith("isthmus-vmm: -device vfio-pci,host=" + edu() + ": vfio " + edu()
+                    + ": group " + group + " is in use by another process ("), r.stderr());
+            assertTrue(r.stderr().contains("EBUSY"), r.stderr());
+        }
+        // Released, it works again (the guest's own checks are the end-to-end test's).
+        TestGuests.Result r = run("", "vfio-pci,host=" + edu());
+        assertEquals(PASSED, r.status(), r.out() + "\nstderr: " + r.stderr());
     }
 
     @Test
