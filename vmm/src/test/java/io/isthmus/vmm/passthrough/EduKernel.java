@@ -30,6 +30,25 @@ final class EduKernel implements VfioSys {
     private static final long CONFIG_OFFSET = 7L << 40;
     final List<String> calls = new ArrayList<>();
     final byte[] config = HostFunctionLayoutTest.edu();
+    /** Shaped like a device with MSI-X instead: 4 vectors, table at 0x2000 and PBA at 0x3000 of a 16 KiB BAR0. */
+    private final boolean msix;
+
+    /** edu as it is (MSI). */
+    EduKernel() {
+        this(false);
+    }
+
+    /** edu, or ({@code msix}) an edu-like device whose BAR0 holds an MSI-X table as an NVMe controller's does. */
+    EduKernel(boolean msix) {
+        this.msix = msix;
+        if (msix) {
+            HostFunctionLayoutTest.put(config, 0x41, 1, 0x50);
+            HostFunctionLayoutTest.put(config, 0x50, 1, 0x11);
+            HostFunctionLayoutTest.put(config, 0x52, 2, 3);
+            HostFunctionLayoutTest.put(config, 0x54, 4, 0x2000);
+            HostFunctionLayoutTest.put(config, 0x58, 4, 0x3000);
+        }
+    }
     private final Map<Integer, String> fds = new HashMap<>();
     private int nextFd = 10;
 
@@ -79,7 +98,7 @@ final class EduKernel implements VfioSys {
             }
             int rw = vfio_h.VFIO_REGION_INFO_FLAG_READ() | vfio_h.VFIO_REGION_INFO_FLAG_WRITE();
             vfio_region_info.flags(s, index == 0 ? rw | vfio_h.VFIO_REGION_INFO_FLAG_MMAP() : index == 7 ? rw : 0);
-            vfio_region_info.size(s, index == 0 ? 1 << 20 : index == 7 ? 256 : 0);
+            vfio_region_info.size(s, index == 0 ? (msix ? 0x4000 : 1 << 20) : index == 7 ? 256 : 0);
             vfio_region_info.offset(s, (long) index << 40);
             vfio_region_info.cap_offset(s, 0);
         } else if (request == VfioIoctl.VFIO_DEVICE_GET_IRQ_INFO) {
@@ -88,7 +107,7 @@ final class EduKernel implements VfioSys {
                 return -Errno.EINVAL;
             }
             vfio_irq_info.flags(s, vfio_h.VFIO_IRQ_INFO_EVENTFD());
-            vfio_irq_info.count(s, index == 0 || index == 1 ? 1 : 0);
+            vfio_irq_info.count(s, index == 0 || index == 1 ? 1 : index == 2 && msix ? 4 : 0);
         } else if (request == VfioIoctl.VFIO_IOMMU_MAP_DMA) {
             calls.add(String.format("map_dma iova 0x%x size 0x%x flags %d", vfio_iommu_type1_dma_map.iova(s),
                     vfio_iommu_type1_dma_map.size(s), vfio_iommu_type1_dma_map.flags(s)));
@@ -101,6 +120,9 @@ final class EduKernel implements VfioSys {
 
     @Override
     public long pread(int fd, MemorySegment buf, long offset) {
+        if (offset < CONFIG_OFFSET) {
+            calls.add(String.format("bar read 0x%x %d", offset, buf.byteSize()));
+        }
         for (long i = 0; i < buf.byteSize(); i++) {
             long at = offset - CONFIG_OFFSET + i;
             buf.set(ValueLayout.JAVA_BYTE, i, at >= 0 && at < config.length ? config[(int) at] : (byte) 0xee);
@@ -110,6 +132,10 @@ final class EduKernel implements VfioSys {
 
     @Override
     public long pwrite(int fd, MemorySegment buf, long offset) {
+        if (offset < CONFIG_OFFSET) {
+            calls.add(String.format("bar write 0x%x %d", offset, buf.byteSize()));
+            return buf.byteSize();
+        }
         StringBuilder sb = new StringBuilder(String.format("config write 0x%x:", offset - CONFIG_OFFSET));
         for (long i = 0; i < buf.byteSize(); i++) {
             long at = offset - CONFIG_OFFSET + i;

@@ -33,11 +33,12 @@ import org.junit.jupiter.api.io.TempDir;
 class VfioPciFunctionTest {
     @TempDir
     Path root;
-    private final EduKernel kernel = new EduKernel();
+    private EduKernel kernel = new EduKernel();
     private GuestMemory memory;
     private VfioPassthrough passthrough;
     private VfioPciFunction function;
-    private final Router router = new Router();
+    private Router router = new Router();
+    private MmioBus space = new MmioBus();
 
     /** Records routes as KVM would be told them; real eventfds, as VFIO needs. */
     private static final class Router implements MsiRouter {
@@ -99,18 +100,30 @@ class VfioPciFunctionTest {
 
     @BeforeEach
     void open() throws IOException {
-        Path d = Files.createDirectories(root.resolve("bus/pci/devices/" + EduKernel.DEVICE));
+        open(new EduKernel());
+    }
+
+    private void open(EduKernel k) throws IOException {
+        kernel = k;
+        Path d = root.resolve("bus/pci/devices/" + EduKernel.DEVICE);
+        if (!Files.exists(d)) {
+            sysfs(d);
+        }
+        memory = GuestMemory.builder().region(0, 2 << 20).region(4L << 30, 1 << 20).build();
+        passthrough = VfioPassthrough.open(List.of(new VmConfig.VfioPci("-device vfio-pci,host=" + EduKernel.DEVICE,
+                d.toString(), -1)), memory, new SysfsPci(root), () -> VfioContainer.open(kernel, "/dev/vfio"));
+        function = passthrough.function(0, null);
+        function.attach(new PciSlot(0x20, router, memory, space));
+    }
+
+    private void sysfs(Path d) throws IOException {
+        Files.createDirectories(d);
         Files.writeString(d.resolve("vendor"), "0x1234\n");
         Files.writeString(d.resolve("device"), "0x11e8\n");
         Files.createSymbolicLink(d.resolve("driver"), Files.createDirectories(root.resolve("bus/pci/drivers/vfio-pci")));
         Path g = Files.createDirectories(root.resolve("kernel/iommu_groups/" + EduKernel.GROUP + "/devices"));
         Files.createSymbolicLink(d.resolve("iommu_group"), g.getParent());
         Files.createSymbolicLink(g.resolve(EduKernel.DEVICE), d);
-        memory = GuestMemory.builder().region(0, 2 << 20).region(4L << 30, 1 << 20).build();
-        passthrough = VfioPassthrough.open(List.of(new VmConfig.VfioPci("-device vfio-pci,host=" + EduKernel.DEVICE,
-                d.toString(), -1)), memory, new SysfsPci(root), () -> VfioContainer.open(kernel, "/dev/vfio"));
-        function = passthrough.function(0, null);
-        function.attach(new PciSlot(0x20, router, memory, new MmioBus()));
     }
 
     @AfterEach
@@ -188,6 +201,45 @@ class VfioPciFunctionTest {
         function.reset();
         assertTrue(kernel.calls.contains("reset"), kernel.calls.toString());
         assertEquals(0, kernel.config[4] & 0x6, "memory and bus master off on the device");
+    }
+
+    @Test
+    void msixIsPassedThroughWithItsTableTrappedAndTheRestOfTheBarForwarded() throws IOException {
+        close();
+        router = new Router();
+        space = new MmioBus();
+        open(new EduKernel(true));
+        assertEquals(new HostFunctionLayout.Msix(4, 0, 0x2000, 0, 0x3000), function.layout().msix());
+        assertEquals(0, function.layout().msiVectors(), "one interrupt capability: MSI-X");
+        assertTrue(kernel.calls.contains("set_irqs flags 0x24 index 2 start 0 count 4"), kernel.calls.toString());
+        assertEquals(4, router.vectors.size());
+        var c = function.config();
+        int at = c.read(0x34, 1);
+        assertEquals(0x11, c.read(at, 1));
+        assertEquals(0, c.read(at + 1, 1));
+        assertEquals(0x2000, c.read(at + 4, 4));
+        // The table shares BAR0's only page-sized parts: nothing is mmap'd as a slot, every access traps.
+        assertEquals(0, function.mappedBars());
+        c.write(0x10, 4, 0xc0000000);
+        c.write(0x04, 2, 0x6);
+        c.bar(0).mapper().map(0xc0000000L); // what the bus does once BAR0 decodes
+        try {
+            space.write(0xc0002010L, 4, 0xfee00000L); // entry 1: address, data 0x61, unmasked
+            space.write(0xc0002018L, 4, 0x61);
+            space.write(0xc000201cL, 4, 0);
+            c.write(at + 2, 2, 0x8000);
+            assertEquals(0xfee00000L, router.vectors.get(1).address);
+            assertEquals(0x61, router.vectors.get(1).data);
+            assertEquals(-1, router.vectors.get(0).address, "entry 0 is still masked");
+            assertEquals(0x61, space.read(0xc0002018L, 4), "the table is the emulated one");
+            assertTrue(kernel.calls.stream().noneMatch(s -> s.startsWith("bar")), "no table access reaches the device");
+            space.write(0xc0000004L, 4, 0x1234);
+            space.read(0xc0000008L, 4);
+            assertTrue(kernel.calls.contains("bar write 0x4 4") && kernel.calls.contains("bar read 0x8 4"),
+                    "registers outside the table go to the device: " + kernel.calls);
+        } finally {
+            c.bar(0).mapper().unmap();
+        }
     }
 
     @Test
