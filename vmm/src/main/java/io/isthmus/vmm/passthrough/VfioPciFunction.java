@@ -69,8 +69,9 @@ public final class VfioPciFunction implements PciFunction {
                 sizes, irqCount(device, IrqInfo.MSI), irqCount(device, IrqInfo.MSIX));
         this.config = new PciConfigSpace(layout.configSize(), layout.vendorId(), layout.deviceId(), layout.revision(),
                 layout.classCode(), layout.subsystemVendorId(), layout.subsystemId());
-        // The MSI-X capability needs its BARs declared, and a BAR's mapper needs the capability (to trap the table):
-        // the BARs are declared with mappers that find theirs in this array, filled once the capability exists.
+        // The MSI-X capability needs its BARs declared, and a BAR's mapper needs the capability (to trap the table)
+        // and the bus's memory space: the BARs are declared with mappers that find theirs in this array, which
+        // attach fills.
         for (HostFunctionLayout.Bar b : layout.bars()) {
             config.addBar(PciBar.mapped(b.index(), b.size(), b.kind(), b.prefetchable(), new Late(mappers, b.index())));
         }
