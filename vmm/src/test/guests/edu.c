@@ -10,6 +10,9 @@
  *     second completion again signalled by MSI; the buffers are compared.
  * With "escape" on the command line (-append) it then programs a DMA to an address outside its RAM (0x0c000000,
  * below edu's 28-bit DMA mask, above the test's 64 MiB of RAM), which the IOMMU must stop, and prints what came back.
+ * With "reset" it does everything twice, with a system reset between (microvm's ACPI reset register, 0x42 at
+ * 0xfea00202, as the FADT gives it to Linux; a CMOS RAM byte, which survives
+ * the reset, tells the second boot from the first): the device must work again after the VMM's reset of it.
  * Each result is a line on COM1; it leaves through isa-debug-exit (0xf4) with 0x51 when all passed, 0x52 when not.
  *
  * Booted as a PVH ELF64: the entry stub (vgpu.c's) identity-maps the first 4 GiB with 2 MiB pages (ECAM, the 32-bit
@@ -180,10 +183,17 @@ static int has_word(const char *s, const char *w) {
     return 0;
 }
 
+#define CMOS_MARK 0x40 /* a CMOS RAM byte: 0xa5 once the first boot of a "reset" run is done */
+static u8 cmos(u8 reg) { outb(0x70, reg); return inb(0x71); }
+static void cmos_w(u8 reg, u8 v) { outb(0x70, reg); outb(0x71, v); }
+
 void cmain(void) {
     puts_("edu guest\n");
     struct hvm_start_info *si = (struct hvm_start_info *)(u64)start_info;
     const char *cmdline = si && si->magic == 0x336ec578 && si->cmdline_paddr ? (const char *)si->cmdline_paddr : "";
+    int reset = has_word(cmdline, "reset"), second = reset && cmos(CMOS_MARK) == 0xa5;
+    if (second) puts_("after the reset\n");
+    failed = 0;
     u32 devfn = 0x100;
     for (u32 d = 0; d < 256; d += 8) {
         u32 id = cfg32(d, 0);
@@ -280,5 +290,12 @@ void cmain(void) {
     }
     wcfg16(devfn, 0x04, 0);
     puts_(failed ? "edu guest FAILED\n" : "edu guest passed\n");
+    if (reset && !second && !failed) {
+        cmos_w(CMOS_MARK, 0xa5);
+        puts_("resetting\n");
+        *(volatile u8 *)0xfea00202ull = 0x42;
+        for (;;) __asm__ volatile("cli; hlt");
+    }
+    if (second) cmos_w(CMOS_MARK, 0);
     debug_exit(failed ? 0x52 : 0x51);
 }
