@@ -120,21 +120,25 @@ class VfioPassthroughTest {
             in.readLine(); // the greeting
             out.write("{\"execute\":\"qmp_capabilities\"}\n".getBytes(StandardCharsets.UTF_8));
             in.readLine();
-            // Until the guest has placed BAR0 and turned decoding on (it then holds: "holding").
-            for (int i = 0; i < 600 && edu == null; i++) {
-                out.write("{\"execute\":\"query-pci\"}\n".getBytes(StandardCharsets.UTF_8));
-                com.fasterxml.jackson.databind.JsonNode reply = json.readTree(in.readLine()).get("return");
-                assertEquals(1, reply.size(), reply.toString());
-                assertEquals(0, reply.get(0).get("bus").asInt(), reply.toString());
-                com.fasterxml.jackson.databind.JsonNode devices = reply.get(0).get("devices");
-                assertEquals(2, devices.size(), "the host bridge and edu: " + reply);
-                if (devices.get(1).get("regions").get(0).get("address").asLong() != -1) {
-                    edu = devices.get(1);
-                } else {
-                    Thread.sleep(50);
+            try {
+                // Until the guest has placed BAR0 and turned decoding on (it then holds: "holding").
+                for (int i = 0; i < 600 && edu == null; i++) {
+                    out.write("{\"execute\":\"query-pci\"}\n".getBytes(StandardCharsets.UTF_8));
+                    com.fasterxml.jackson.databind.JsonNode reply = json.readTree(in.readLine()).get("return");
+                    assertEquals(1, reply.size(), reply.toString());
+                    assertEquals(0, reply.get(0).get("bus").asInt(), reply.toString());
+                    com.fasterxml.jackson.databind.JsonNode devices = reply.get(0).get("devices");
+                    assertEquals(2, devices.size(), "the host bridge and edu: " + reply);
+                    if (devices.get(1).get("regions").get(0).get("address").asLong() != -1) {
+                        edu = devices.get(1);
+                    } else {
+                        Thread.sleep(50);
+                    }
                 }
+            } finally {
+                // The held VM ends whatever the replies were: it holds edu, which the next test needs.
+                out.write("{\"execute\":\"quit\"}\n".getBytes(StandardCharsets.UTF_8));
             }
-            out.write("{\"execute\":\"quit\"}\n".getBytes(StandardCharsets.UTF_8));
         }
         TestGuests.Result r = vm.get(120, TimeUnit.SECONDS);
         String out = r.out().replace("\r\n", "\n");
