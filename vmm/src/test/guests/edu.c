@@ -13,6 +13,8 @@
  * With "reset" it does everything twice, with a system reset between (microvm's ACPI reset register, 0x42 at
  * 0xfea00202, as the FADT gives it to Linux; a CMOS RAM byte, which survives
  * the reset, tells the second boot from the first): the device must work again after the VMM's reset of it.
+ * With "hold" it stops after the driver's checks with BAR0 still placed and decoding ("holding"), until the host
+ * ends the VM (QMP quit): the host's view of the device (query-pci) while the guest uses it.
  * Each result is a line on COM1; it leaves through isa-debug-exit (0xf4) with 0x51 when all passed, 0x52 when not.
  *
  * Booted as a PVH ELF64: the entry stub (vgpu.c's) identity-maps the first 4 GiB with 2 MiB pages (ECAM, the 32-bit
@@ -287,6 +289,11 @@ void cmain(void) {
         /* The device still works after the fault. */
         wr(LIVENESS, 0x5a5a5a5au);
         check("after escape", rd(LIVENESS) == ~0x5a5a5a5au);
+    }
+    if (has_word(cmdline, "hold")) {
+        /* BAR0 stays placed and decoding for the host to look at (QMP query-pci), until it ends the VM. */
+        puts_(failed ? "edu guest FAILED\n" : "holding\n");
+        for (;;) __asm__ volatile("cli; hlt");
     }
     wcfg16(devfn, 0x04, 0);
     puts_(failed ? "edu guest FAILED\n" : "edu guest passed\n");

@@ -128,7 +128,8 @@ final class MachineBuilder {
             if (passthrough != null) {
                 devices.add(passthrough);
             }
-            PcieHost pcie = config.pcie() ? pcieHost(config, kvm, vm, routes, map, unassigned, passthrough) : null;
+            PcieHost pcie = config.pcie() ? pcieHost(config, kvm, vm, routes, map, unassigned, passthrough, err)
+                    : null;
             if (pcie != null) {
                 devices.add(pcie);
             }
@@ -178,7 +179,7 @@ final class MachineBuilder {
      * {@code -device isthmus-testdev} and {@code -device vfio-pci} functions on it.
      */
     private static PcieHost pcieHost(VmConfig config, Kvm kvm, Vm vm, GsiRoutes routes, MemoryMap map,
-                                     Unassigned.Reports unassigned, VfioPassthrough passthrough) {
+                                     Unassigned.Reports unassigned, VfioPassthrough passthrough, PrintStream err) {
         Cpuid cpuid = kvm.supportedCpuid();
         int leaf = cpuid.find(0x80000008, 0);
         // Without the leaf a CPU has 36-bit physical addresses (Intel SDM, CPUID 0x80000008).
@@ -189,7 +190,9 @@ final class MachineBuilder {
             pcie.add(t.devfn(), new IsthmusTestDevice(t.membar(), t.vectors()));
         }
         for (int i = 0; passthrough != null && i < passthrough.size(); i++) {
-            VfioPciFunction f = passthrough.function(i, vm);
+            // -d guest_errors: at the end, each passthrough function's VM exits at its BARs, on stderr.
+            VfioPciFunction f = passthrough.function(i, vm,
+                    config.logItems().contains("guest_errors") ? err::println : null);
             try {
                 pcie.add(passthrough.devfn(i), f);
             } catch (IllegalArgumentException e) {

@@ -14,6 +14,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One memory BAR of a passthrough function in guest-physical space: its mmap-able parts become KVM memory slots
@@ -25,6 +26,11 @@ import java.util.List;
  * go with {@link #map}/{@link #unmap}, which the bus calls under its mapping lock. Lifetime: the function's; the
  * mappings go when the {@link VfioDevice} closes. Thread-safety: {@link #map}/{@link #unmap} are serialized by the
  * bus; trapped accesses come from vCPU threads concurrently and serialize on this object; they allocate nothing.
+ *
+ * <p>Every trapped access is one VM exit to this VMM (a {@code KVM_EXIT_MMIO} in the BAR's range: the trap covers
+ * the whole BAR and is reached only where no slot lies), so the BAR counts them, by where they land: the MSI-X
+ * table and PBA, which must trap, and everything else, which with the BAR mapped as slots never should
+ * ({@link #trappedMsix()}, {@link #trappedOther()}).
  */
 final class VfioBar implements BarMapper {
     private static final int PAGE = 4096;
@@ -44,6 +50,8 @@ final class VfioBar implements BarMapper {
     private final Trap trap = new Trap();
     private final MemorySegment[] buffers = new MemorySegment[9];
     private long mappedAt = -1;
+    private final AtomicLong trappedMsix = new AtomicLong();
+    private final AtomicLong trappedOther = new AtomicLong();
 
     /**
      * BAR {@code index} of {@code device}, {@code size} bytes as the guest sees it (at least the region's size),
@@ -103,6 +111,21 @@ final class VfioBar implements BarMapper {
         return areas.size();
     }
 
+    /** Its BAR register. */
+    int index() {
+        return index;
+    }
+
+    /** Guest accesses to the MSI-X table or PBA in this BAR so far: each one a VM exit, as it must be. */
+    long trappedMsix() {
+        return trappedMsix.get();
+    }
+
+    /** Guest accesses elsewhere in this BAR that trapped (VM exits): 0 while its registers are all slots. */
+    long trappedOther() {
+        return trappedOther.get();
+    }
+
     @Override
     public void map(long address) {
         memorySpace.insert(address, size, trap, name);
@@ -143,12 +166,15 @@ final class VfioBar implements BarMapper {
         @Override
         public long read(long offset, int size) {
             if (msix != null && msix.tableBar() == index && inside(offset, msix.tableOffset(), msix.tableSize())) {
+                trappedMsix.incrementAndGet();
                 return msix.readTable(offset - msix.tableOffset(), size);
             }
             if (msix != null && msix.pbaBar() == index && inside(offset, msix.pbaOffset(),
                     MsixCapability.pbaSize(msix.vectors()))) {
+                trappedMsix.incrementAndGet();
                 return msix.readPba(offset - msix.pbaOffset(), size);
             }
+            trappedOther.incrementAndGet();
             if (!sizeOk(size) || offset + size > regionSize) {
                 return -1L >>> (64 - 8 * Math.min(size, 8)); // past the device's region: open bus, all ones
             }
@@ -167,13 +193,16 @@ final class VfioBar implements BarMapper {
         @Override
         public void write(long offset, int size, long value) {
             if (msix != null && msix.tableBar() == index && inside(offset, msix.tableOffset(), msix.tableSize())) {
+                trappedMsix.incrementAndGet();
                 msix.writeTable(offset - msix.tableOffset(), size, value);
                 return;
             }
             if (msix != null && msix.pbaBar() == index && inside(offset, msix.pbaOffset(),
                     MsixCapability.pbaSize(msix.vectors()))) {
+                trappedMsix.incrementAndGet();
                 return; // the PBA is read-only
             }
+            trappedOther.incrementAndGet();
             if (!sizeOk(size) || offset + size > regionSize) {
                 return;
             }

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -184,8 +185,18 @@ public final class VfioPassthrough implements Device {
      * @throws OptionException naming the device when it cannot be passed through (a bridge, odd BAR sizes)
      */
     public VfioPciFunction function(int i, Vm vm) {
+        return function(i, vm, null);
+    }
+
+    /**
+     * Device {@code i} as a PCI function whose BARs are mapped into {@code vm}; when it closes, its VM exits at its
+     * BARs ({@link VfioPciFunction#trapReport()}) go to {@code report} (null: nowhere).
+     *
+     * @throws OptionException naming the device when it cannot be passed through (a bridge, odd BAR sizes)
+     */
+    public VfioPciFunction function(int i, Vm vm, Consumer<String> report) {
         try {
-            return new VfioPciFunction(vm, devices.get(i));
+            return new VfioPciFunction(vm, devices.get(i), report);
         } catch (IllegalArgumentException | VfioException e) {
             throw fail(specs.get(i), e.getMessage());
         }

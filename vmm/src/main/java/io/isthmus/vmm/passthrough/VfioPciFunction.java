@@ -17,6 +17,7 @@ import io.isthmus.vmm.pci.PciSlot;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * {@code -device vfio-pci}: a host PCI function, opened through VFIO, on the guest's PCI bus.
@@ -49,6 +50,8 @@ public final class VfioPciFunction implements PciFunction {
     private final MsiCapability msi;
     private final MsixCapability msix;
     private final List<VfioBar> bars = new ArrayList<>();
+    /** Where {@link #close()} reports the trapped accesses, or null. */
+    private final Consumer<String> report;
     private int irqIndex = -1;
 
     /**
@@ -57,9 +60,10 @@ public final class VfioPciFunction implements PciFunction {
      * @throws IllegalArgumentException when the device cannot be passed through (a bridge, a BAR that is not a
      *                                  power of two), saying why
      */
-    VfioPciFunction(Vm vm, VfioDevice device) {
+    VfioPciFunction(Vm vm, VfioDevice device, Consumer<String> report) {
         this.vm = vm;
         this.device = device;
+        this.report = report;
         long[] sizes = new long[Pci.BARS];
         for (int i = 0; i < Pci.BARS && i < device.regions().size(); i++) {
             sizes[i] = device.region(i).size();
@@ -124,6 +128,20 @@ public final class VfioPciFunction implements PciFunction {
         return (int) bars.stream().filter(b -> b.mappedAreas() > 0).count();
     }
 
+    /**
+     * The guest's BAR accesses that exited to this VMM since the machine started, one VM exit each, per memory BAR:
+     * {@code "vfio 0000:00:05.0: VM exits at BARs: BAR0 0 (MSI-X table/PBA 0)"} (the first figure counts the
+     * accesses outside the MSI-X structures, which with the BAR mapped as memory slots take no exit).
+     */
+    public String trapReport() {
+        StringBuilder s = new StringBuilder(name()).append(": VM exits at BARs:");
+        for (VfioBar b : bars) {
+            s.append(" BAR").append(b.index()).append(' ').append(b.trappedOther()).append(" (MSI-X table/PBA ")
+                    .append(b.trappedMsix()).append(')');
+        }
+        return s.toString();
+    }
+
     @Override
     public void attach(PciSlot slot) {
         String owner = name() + " " + slot.address();
@@ -175,6 +193,9 @@ public final class VfioPciFunction implements PciFunction {
     /** Disables the device's interrupts; the device and its mappings are closed with the container. */
     @Override
     public void close() {
+        if (report != null && !bars.isEmpty()) {
+            report.accept(trapReport());
+        }
         if (irqIndex >= 0) {
             try {
                 device.disableIrq(irqIndex);

@@ -7,5 +7,7 @@
  * ({@link io.isthmus.vmm.pci.PciFunction}): its configuration space backed by the device's with the BARs, ROM,
  * interrupt pin and capability list emulated, its MSI or MSI-X vectors' eventfds given to VFIO so interrupts reach
  * the guest through irqfds, and its BARs' mmap-able parts mapped as KVM memory slots where the guest places them.
+ * Each BAR counts the guest's accesses that still trap, one VM exit each (MSI-X table/PBA apart from the rest):
+ * {@link io.isthmus.vmm.passthrough.VfioPciFunction#trapReport()}, printed at the end under {@code -d guest_errors}.
  */
 package io.isthmus.vmm.passthrough;

@@ -237,6 +237,8 @@ class VfioPciFunctionTest {
             space.read(0xc0000008L, 4);
             assertTrue(kernel.calls.contains("bar write 0x4 4") && kernel.calls.contains("bar read 0x8 4"),
                     "registers outside the table go to the device: " + kernel.calls);
+            // Each trapped access is a VM exit, counted where it lands: 4 at the table, 2 at the registers.
+            assertEquals(function.name() + ": VM exits at BARs: BAR0 2 (MSI-X table/PBA 4)", function.trapReport());
         } finally {
             c.bar(0).mapper().unmap();
         }
