@@ -2,6 +2,7 @@
 module io.isthmus.vmm {
     requires io.isthmus.kvm;
     requires io.isthmus.sched;
+    requires io.isthmus.vfio;
     requires org.slf4j;
     requires com.fasterxml.jackson.databind;
 
@@ -10,6 +11,7 @@ module io.isthmus.vmm {
     exports io.isthmus.vmm.config;
     exports io.isthmus.vmm.device;
     exports io.isthmus.vmm.machine;
+    exports io.isthmus.vmm.passthrough;
     exports io.isthmus.vmm.pci;
     exports io.isthmus.vmm.qmp;
     exports io.isthmus.vmm.virtio;

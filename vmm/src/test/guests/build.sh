@@ -44,6 +44,7 @@ objcopy -O elf64-x86-64 "$out/pvh.elf" "$out/pvh64.elf"
 cflags64=(-m64 -ffreestanding -nostdlib -fno-pic -no-pie -static -O2 -fno-stack-protector -mno-red-zone
           -fno-asynchronous-unwind-tables -fno-builtin -Wl,--build-id=none -Wl,--no-warn-rwx-segments)
 gcc "${cflags64[@]}" -Wl,-T,"$here/pvh.ld" -o "$out/vgpu.elf" "$here/vgpu.c"
+gcc "${cflags64[@]}" -Wl,-T,"$here/pvh.ld" -o "$out/edu.elf" "$here/edu.c"
 bz bzimage
 bz irq16
 bz reset16

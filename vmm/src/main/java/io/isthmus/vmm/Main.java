@@ -96,7 +96,7 @@ public final class Main {
                     cfg = new VmConfig(config.memBytes(), config.cpus(), null, null, null, config.serial(),
                             config.noReboot(), config.startPaused(), config.name(), List.copyOf(exits),
                             config.qmp(), config.logItems(), config.logFile(), config.virtioDevices(),
-                            config.pcie(), config.testDevices());
+                            config.pcie(), config.testDevices(), config.vfioDevices());
                 }
             } else {
                 kernel = readKernel(config.kernel());

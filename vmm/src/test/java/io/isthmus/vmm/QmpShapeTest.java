@@ -42,6 +42,7 @@ class QmpShapeTest {
             "{\"execute\":\"query-name\"}",
             "{\"execute\":\"query-kvm\"}",
             "{\"execute\":\"query-cpus-fast\"}",
+            "{\"execute\":\"query-pci\"}",
             "{\"execute\":\"nonexistent\"}",
             "{\"execute\":\"query-status\",\"arguments\":{\"x\":1}}",
             "{\"execute\":\"query-status\",\"id\":\"abc\"}",

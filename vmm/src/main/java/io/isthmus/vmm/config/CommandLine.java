@@ -81,6 +81,7 @@ public final class CommandLine {
         boolean nographic = false, noReboot = false, startPaused = false, pcie = false;
         List<VmConfig.DebugExit> exits = new ArrayList<>();
         List<VmConfig.TestDevice> testDevices = new ArrayList<>();
+        List<VmConfig.VfioPci> vfioDevices = new ArrayList<>();
         // -device is checked after parsing, as QEMU creates devices last; -drive partly now, partly after parsing.
         List<String[]> devices = new ArrayList<>();
         VirtioOptions virtio = new VirtioOptions();
@@ -190,6 +191,15 @@ public final class CommandLine {
                 testDevices.add(t);
                 continue;
             }
+            VmConfig.VfioPci vfio = vfioPci(d[0], d[1]);
+            if (vfio != null) {
+                if (!pcie) {
+                    throw new OptionException(d[0], "No 'PCI' bus found for device 'vfio-pci' (passthrough needs"
+                            + " -M microvm,pcie=on)");
+                }
+                vfioDevices.add(vfio);
+                continue;
+            }
             VmConfig.DebugExit exit = device(d[0], d[1], virtio);
             if (exit != null) {
                 exits.add(exit);
@@ -197,7 +207,7 @@ public final class CommandLine {
         }
         return new Run(new VmConfig(mem, cpus, kernel, initrd, append, serial, noReboot, startPaused, name,
                 List.copyOf(exits), qmp, List.copyOf(logItems), logFile, virtio.devices(), pcie,
-                List.copyOf(testDevices)));
+                List.copyOf(testDevices), List.copyOf(vfioDevices)));
     }
 
     private static OptionException unsupported(String loc) {
@@ -356,7 +366,8 @@ public final class CommandLine {
         if (driver.equals("help") || driver.equals("?")) {
             throw new OptionException(null, "Devices supported by isthmus vmm:\nname \"isa-debug-exit\", bus ISA\n"
                     + VirtioOptions.help() + "\n"
-                    + "name \"isthmus-testdev\", bus PCI, desc \"PCI test function (needs -M microvm,pcie=on)\"");
+                    + "name \"isthmus-testdev\", bus PCI, desc \"PCI test function (needs -M microvm,pcie=on)\"\n"
+                    + "name \"vfio-pci\", bus PCI, desc \"VFIO-based PCI device assignment (needs -M microvm,pcie=on)\"");
         }
         if (VirtioOptions.handles(driver)) {
             virtio.device(loc, driver, o);
@@ -364,10 +375,10 @@ public final class CommandLine {
         }
         if (!driver.equals("isa-debug-exit") && (driver.startsWith("virtio-") || driver.startsWith("isa-")
                 || driver.startsWith("vhost-") || driver.startsWith("pci-") || driver.startsWith("usb-")
-                || Set.of("e1000", "ide-hd", "scsi-hd", "nvme", "vfio-pci", "i8042", "pvpanic", "qemu-xhci",
+                || Set.of("e1000", "ide-hd", "scsi-hd", "nvme", "i8042", "pvpanic", "qemu-xhci",
                 "ich9-ahci", "intel-iommu", "loader", "nec-usb-xhci", "pc-testdev", "ivshmem-plain").contains(driver))) {
             throw new OptionException(loc, "device '" + driver + "' is not supported by isthmus vmm (only"
-                    + " isa-debug-exit, virtio-blk-device, virtio-rng-device and isthmus-testdev)");
+                    + " isa-debug-exit, virtio-blk-device, virtio-rng-device, isthmus-testdev and vfio-pci)");
         }
         if (!driver.equals("isa-debug-exit")) {
             throw new OptionException(loc, "'" + driver + "' is not a valid device model name");
@@ -419,7 +430,7 @@ public final class CommandLine {
             String v = e.getValue();
             switch (e.getKey()) {
                 case "driver", "id" -> { }
-                case "addr" -> devfn = pciDevfn(loc, v);
+                case "addr" -> devfn = pciDevfn(loc, v, "isthmus-testdev");
                 case "membar" -> {
                     membar = QemuOpts.parseSize(v, 1);
                     if (membar < 0) {
@@ -449,11 +460,58 @@ public final class CommandLine {
         return new VmConfig.TestDevice(devfn, membar, vectors);
     }
 
+    /** The PCI host address QEMU's {@code host} property takes: {@code [DDDD:]BB:DD.F}, in hex. */
+    private static final java.util.regex.Pattern HOST_ADDR = java.util.regex.Pattern.compile(
+            "(?:([0-9a-fA-F]{1,4}):)?([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})\\.([0-7])");
+
+    /**
+     * {@code -device vfio-pci,host=[DDDD:]BB:DD.F|sysfsdev=PATH[,addr=SLOT[.FN]][,id=ID]}, or null for another
+     * driver. Only the syntax is checked here; the device itself is opened when the machine is built.
+     */
+    private static VmConfig.VfioPci vfioPci(String loc, String val) {
+        Map<String, String> o = QemuOpts.parse(val, "driver");
+        if (!o.getOrDefault("driver", "").equals("vfio-pci")) {
+            return null;
+        }
+        String sysfsdev = null, host = null;
+        int devfn = -1;
+        for (Map.Entry<String, String> e : o.entrySet()) {
+            String v = e.getValue();
+            switch (e.getKey()) {
+                case "driver", "id" -> { }
+                case "addr" -> devfn = pciDevfn(loc, v, "vfio-pci");
+                case "host" -> {
+                    java.util.regex.Matcher m = HOST_ADDR.matcher(v);
+                    if (!m.matches()) {
+                        throw new OptionException(loc, "Property 'vfio-pci.host' doesn't take value '" + v + "'");
+                    }
+                    int domain = m.group(1) == null ? 0 : Integer.parseInt(m.group(1), 16);
+                    int dev = Integer.parseInt(m.group(3), 16);
+                    if (dev > 0x1f) {
+                        throw new OptionException(loc, "Property 'vfio-pci.host' doesn't take value '" + v + "'");
+                    }
+                    host = String.format("%04x:%02x:%02x.%d", domain, Integer.parseInt(m.group(2), 16), dev,
+                            Integer.parseInt(m.group(4)));
+                }
+                case "sysfsdev" -> sysfsdev = v;
+                default -> throw new OptionException(loc, "Property 'vfio-pci." + e.getKey() + "' not found");
+            }
+        }
+        if (sysfsdev == null) {
+            if (host == null) {
+                throw new OptionException(loc, "No provided host device\n"
+                        + "Use -device vfio-pci,host=DDDD:BB:DD.F or -device vfio-pci,sysfsdev=PATH_TO_DEVICE");
+            }
+            sysfsdev = "/sys/bus/pci/devices/" + host;
+        }
+        return new VmConfig.VfioPci(loc, sysfsdev, devfn);
+    }
+
     private static final java.util.regex.Pattern PCI_ADDR =
             java.util.regex.Pattern.compile("(?:0[xX])?([0-9a-fA-F]+)(?:\\.(?:0[xX])?([0-9a-fA-F]+))?");
 
     /** QEMU's PCI {@code addr} property: {@code SLOT[.FN]} in hex (0x allowed, as sscanf's %x), slot 0-1f, fn 0-7. */
-    private static int pciDevfn(String loc, String v) {
+    private static int pciDevfn(String loc, String v, String driver) {
         java.util.regex.Matcher m = PCI_ADDR.matcher(v);
         if (m.matches()) {
             long slot = Long.parseLong(m.group(1).length() > 8 ? "100" : m.group(1), 16);
@@ -462,7 +520,7 @@ public final class CommandLine {
                 return (int) (slot << 3 | fn);
             }
         }
-        throw new OptionException(loc, "Property 'isthmus-testdev.addr' doesn't take value '" + v + "'");
+        throw new OptionException(loc, "Property '" + driver + ".addr' doesn't take value '" + v + "'");
     }
 
     private static VmConfig.QmpSocket qmp(String loc, String val) {
@@ -582,6 +640,8 @@ public final class CommandLine {
                 -M microvm,pcie=on                    a PCI Express host bridge (ECAM, 32- and 64-bit windows)
                 -device isthmus-testdev[,addr=SLOT[.FN]][,membar=SIZE][,vectors=N]
                                                       a PCI test function (BAR2 of membar bytes, MSI-X)
+                -device vfio-pci,host=DDDD:BB:DD.F|sysfsdev=PATH[,addr=SLOT[.FN]]
+                                                      pass a host PCI function bound to vfio-pci through
                 -no-reboot                            exit instead of rebooting
                 -S                                    start with the CPUs stopped (QMP 'cont' starts them)
                 -name NAME                            the VM's name (QMP query-name)

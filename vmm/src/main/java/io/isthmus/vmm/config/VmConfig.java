@@ -22,11 +22,21 @@ import java.util.List;
  *                      (QEMU microvm puts the first on its last virtio-mmio transport, the next on the one below)
  * @param pcie          {@code -M microvm,pcie=on}: the PCI Express host bridge (off by default, as in QEMU)
  * @param testDevices   {@code -device isthmus-testdev} instances, on the PCI bus
+ * @param vfioDevices   {@code -device vfio-pci} host devices passed through to the guest, on the PCI bus
  */
 public record VmConfig(long memBytes, int cpus, String kernel, String initrd, String append, Chardev serial,
                        boolean noReboot, boolean startPaused, String name, List<DebugExit> debugExits,
                        QmpSocket qmp, List<String> logItems, String logFile, List<VirtioDeviceSpec> virtioDevices,
-                       boolean pcie, List<TestDevice> testDevices) {
+                       boolean pcie, List<TestDevice> testDevices, List<VfioPci> vfioDevices) {
+
+    /** A configuration without passthrough devices. */
+    public VmConfig(long memBytes, int cpus, String kernel, String initrd, String append, Chardev serial,
+                    boolean noReboot, boolean startPaused, String name, List<DebugExit> debugExits,
+                    QmpSocket qmp, List<String> logItems, String logFile, List<VirtioDeviceSpec> virtioDevices,
+                    boolean pcie, List<TestDevice> testDevices) {
+        this(memBytes, cpus, kernel, initrd, append, serial, noReboot, startPaused, name, debugExits, qmp, logItems,
+                logFile, virtioDevices, pcie, testDevices, List.of());
+    }
 
     /** A configuration without virtio devices and without PCI. */
     public VmConfig(long memBytes, int cpus, String kernel, String initrd, String append, Chardev serial,
@@ -61,6 +71,22 @@ public record VmConfig(long memBytes, int cpus, String kernel, String initrd, St
      * @param vectors its MSI-X vectors
      */
     public record TestDevice(int devfn, long membar, int vectors) {}
+
+    /**
+     * {@code -device vfio-pci,host=DDDD:BB:DD.F} or {@code -device vfio-pci,sysfsdev=PATH}: a host PCI function,
+     * bound to vfio-pci, assigned to the guest.
+     *
+     * @param location the option as given, for QEMU-style messages ({@code "-device vfio-pci,host=..."})
+     * @param sysfsdev the function's sysfs directory ({@code /sys/bus/pci/devices/DDDD:BB:DD.F} for {@code host=})
+     * @param devfn    the guest PCI address as device and function number, or -1 for the first free slot
+     */
+    public record VfioPci(String location, String sysfsdev, int devfn) {
+        /** The device's name as QEMU gives it: the last component of its sysfs path ("0000:00:04.0"). */
+        public String name() {
+            java.nio.file.Path f = java.nio.file.Path.of(sysfsdev).getFileName();
+            return f == null ? sysfsdev : f.toString();
+        }
+    }
 
     /** {@code -qmp unix:PATH,server=on,wait=off}. */
     public record QmpSocket(String path, boolean waitForClient) {}

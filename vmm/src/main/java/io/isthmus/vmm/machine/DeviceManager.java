@@ -56,6 +56,19 @@ public final class DeviceManager implements Platform {
     }
 
     /**
+     * The first device plugged in that is a {@code type}, or null: for QMP and diagnostics (QMP's {@code query-pci}
+     * finds the PCIe host bridge). Called after the machine is built, when the list no longer changes.
+     */
+    public <T extends Device> T find(Class<T> type) {
+        for (Device d : devices) {
+            if (type.isInstance(d)) {
+                return type.cast(d);
+            }
+        }
+        return null;
+    }
+
+    /**
      * The next free virtio-mmio slot, taken: QEMU fills microvm's transports from the last one down (the first
      * {@code -device virtio-*-device} gets slot 23, at 0xfeb02e00 on GSI 47), and so does this machine, so that a
      * guest finds its devices where it finds them under QEMU.

@@ -18,6 +18,9 @@ import io.isthmus.vmm.device.I8042Reset;
 import io.isthmus.vmm.device.MachineControl;
 import io.isthmus.vmm.device.Serial16550;
 import io.isthmus.vmm.device.Unassigned;
+import io.isthmus.vmm.config.OptionException;
+import io.isthmus.vmm.passthrough.VfioPassthrough;
+import io.isthmus.vmm.passthrough.VfioPciFunction;
 import io.isthmus.vmm.pci.IsthmusTestDevice;
 import io.isthmus.vmm.pci.PcieHost;
 import io.isthmus.vmm.pci.PcieLayout;
@@ -119,7 +122,14 @@ final class MachineBuilder {
             for (VmConfig.VirtioDeviceSpec virtio : config.virtioDevices()) {
                 devices.add(new VirtioSlot(devices, openVirtio(virtio), err));
             }
-            PcieHost pcie = config.pcie() ? pcieHost(config, kvm, vm, routes, map, unassigned) : null;
+            // -device vfio-pci: opened and given guest RAM for DMA now; closed after the PCI functions (added first).
+            VfioPassthrough passthrough = config.vfioDevices().isEmpty() ? null
+                    : VfioPassthrough.open(config.vfioDevices(), memory);
+            if (passthrough != null) {
+                devices.add(passthrough);
+            }
+            PcieHost pcie = config.pcie() ? pcieHost(config, kvm, vm, routes, map, unassigned, passthrough, err)
+                    : null;
             if (pcie != null) {
                 devices.add(pcie);
             }
@@ -166,10 +176,10 @@ final class MachineBuilder {
 
     /**
      * {@code -M microvm,pcie=on}: the host bridge laid out for the vCPUs' physical address width, with the
-     * {@code -device isthmus-testdev} functions on it.
+     * {@code -device isthmus-testdev} and {@code -device vfio-pci} functions on it.
      */
     private static PcieHost pcieHost(VmConfig config, Kvm kvm, Vm vm, GsiRoutes routes, MemoryMap map,
-                                     Unassigned.Reports unassigned) {
+                                     Unassigned.Reports unassigned, VfioPassthrough passthrough, PrintStream err) {
         Cpuid cpuid = kvm.supportedCpuid();
         int leaf = cpuid.find(0x80000008, 0);
         // Without the leaf a CPU has 36-bit physical addresses (Intel SDM, CPUID 0x80000008).
@@ -178,6 +188,17 @@ final class MachineBuilder {
         PcieHost pcie = new PcieHost(layout, new KvmMsiRouter(vm, routes), unassigned);
         for (VmConfig.TestDevice t : config.testDevices()) {
             pcie.add(t.devfn(), new IsthmusTestDevice(t.membar(), t.vectors()));
+        }
+        for (int i = 0; passthrough != null && i < passthrough.size(); i++) {
+            // -d guest_errors: at the end, each passthrough function's VM exits at its BARs, on stderr.
+            VfioPciFunction f = passthrough.function(i, vm,
+                    config.logItems().contains("guest_errors") ? err::println : null);
+            try {
+                pcie.add(passthrough.devfn(i), f);
+            } catch (IllegalArgumentException e) {
+                f.close();
+                throw new OptionException(config.vfioDevices().get(i).location(), f.name() + ": " + e.getMessage());
+            }
         }
         return pcie;
     }

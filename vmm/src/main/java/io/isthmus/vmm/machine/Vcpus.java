@@ -119,6 +119,11 @@ final class Vcpus implements AutoCloseable {
         for (int i = 0; i < vcpus.size(); i++) {
             Vcpu c = vcpus.get(i);
             Sregs sr = c.getSregs().apicBase(APIC_BASE_RESET | (i == 0 ? APIC_BASE_BSP : 0));
+            // Paging and long mode off first, as a reset leaves them (CR0's reset value CD | NW | ET, no PAE, EFER 0,
+            // CS a real-mode segment): a vCPU that had paging on (a 64-bit guest, Linux) would otherwise get PE
+            // cleared with PG still set below, or keep a 64-bit CS without long mode, both of which KVM_SET_SREGS
+            // refuses (EINVAL).
+            sr.cr0(0x60000010L).cr4(0).efer(0).cs(SegmentRegister.real(0xf000, 0xb));
             // A triple fault on AMD: Linux's kvm_amd (6.1, Debian 12's) rebuilds the VMCB on the shutdown exit
             // but reloads the nested page-table root only if paging was on, so a guest that faulted in protected
             // mode without paging re-enters with no nested root and faults forever on its first fetch (seen in

@@ -16,6 +16,7 @@
  * as on QEMU's microvm, whose firmware does not enumerate PCI; the bus moves each BAR's range when the guest
  * reprograms it. MSI and MSI-X vectors are KVM GSI routes raised through irqfds ({@link
  * io.isthmus.vmm.pci.MsiRouter}, {@link io.isthmus.vmm.pci.MsiVector}): an eventfd signal reaches the guest with no
- * Java on the path. {@link io.isthmus.vmm.pci.IsthmusTestDevice} is an emulated function for tests.
+ * Java on the path. {@link io.isthmus.vmm.pci.IsthmusTestDevice} is an emulated function for tests; host devices
+ * passed through with VFIO are {@link io.isthmus.vmm.passthrough.VfioPciFunction}s.
  */
 package io.isthmus.vmm.pci;

@@ -2,6 +2,8 @@ package io.isthmus.vmm.qmp;
 
 import io.isthmus.vmm.machine.MachineListener;
 import io.isthmus.vmm.machine.MicroVm;
+import io.isthmus.vmm.pci.PciBus;
+import io.isthmus.vmm.pci.PcieHost;
 
 /**
  * What the QMP server asks of a machine: its state, name and vCPU threads, the run-control commands, and its events.
@@ -35,6 +37,11 @@ public interface QmpMachine {
 
     /** Subscribes {@code l} to the machine's events. */
     void addListener(MachineListener l);
+
+    /** The PCI bus of {@code -M microvm,pcie=on}, or null (no PCI bus): what {@code query-pci} lists. */
+    default PciBus pciBus() {
+        return null;
+    }
 
     /** The VMM's machine. */
     static QmpMachine of(MicroVm vm) {
@@ -82,6 +89,12 @@ public interface QmpMachine {
             @Override
             public void addListener(MachineListener l) {
                 vm.addListener(l);
+            }
+
+            @Override
+            public PciBus pciBus() {
+                PcieHost host = vm.devices().find(PcieHost.class);
+                return host == null ? null : host.bus();
             }
         };
     }

@@ -42,7 +42,7 @@ import java.util.List;
 public final class QmpServer implements MachineListener, AutoCloseable {
     /** The commands, in the order query-commands lists them. */
     static final List<String> COMMANDS = List.of("qmp_capabilities", "query-version", "query-status", "query-name",
-            "query-kvm", "query-cpus-fast", "query-commands", "stop", "cont", "system_reset", "quit");
+            "query-kvm", "query-cpus-fast", "query-pci", "query-commands", "stop", "cont", "system_reset", "quit");
 
     /**
      * QEMU's JSON parser takes single-quoted strings too (its own tests send them). Shared: a mapper is thread-safe
@@ -290,6 +290,7 @@ public final class QmpServer implements MachineListener, AutoCloseable {
                 }
                 yield ok(a, id);
             }
+            case "query-pci" -> ok(PciQuery.of(vm.pciBus()), id);
             case "query-commands" -> {
                 ArrayNode a = json.createArrayNode();
                 for (String c : COMMANDS) {

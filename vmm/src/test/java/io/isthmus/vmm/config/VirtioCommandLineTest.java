@@ -111,7 +111,7 @@ class VirtioCommandLineTest {
                 + "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.",
                 error("-device virtio-rng-device,id=0x"));
         assertEquals("isthmus-vmm: -device virtio-net-device: device 'virtio-net-device' is not supported by"
-                + " isthmus vmm (only isa-debug-exit, virtio-blk-device, virtio-rng-device and isthmus-testdev)",
+                + " isthmus vmm (only isa-debug-exit, virtio-blk-device, virtio-rng-device, isthmus-testdev and vfio-pci)",
                 error("-device virtio-net-device"));
     }
 
