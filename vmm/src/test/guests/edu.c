@@ -17,84 +17,12 @@
  * ends the VM (QMP quit): the host's view of the device (query-pci) while the guest uses it.
  * Each result is a line on COM1; it leaves through isa-debug-exit (0xf4) with 0x51 when all passed, 0x52 when not.
  *
- * Booted as a PVH ELF64: the entry stub (vgpu.c's) identity-maps the first 4 GiB with 2 MiB pages (ECAM, the 32-bit
+ * Booted as a PVH ELF64: the entry stub (pvh64.h) identity-maps the first 4 GiB with 2 MiB pages (ECAM, the 32-bit
  * window and the LAPIC are all below 4 GiB) and calls cmain in 64-bit mode.
  */
 #include "guest.h"
 
-__asm__(".pushsection .note.Xen, \"a\", @note\n"
-        ".align 4\n"
-        ".long 4, 4, 18\n .asciz \"Xen\"\n .align 4\n .long pvh_start\n .align 4\n"
-        ".popsection");
-
-struct hvm_start_info {
-    u32 magic, version, flags, nr_modules;
-    u64 modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
-    u32 memmap_entries, reserved;
-};
-
-/* Entry: 32-bit protected mode, paging off, EBX = hvm_start_info. */
-__asm__(".code32\n"
-        ".globl pvh_start\n"
-        "pvh_start:\n"
-        "  mov %ebx, start_info\n"
-        "  mov $pd, %edi\n"              /* 4 page directories: 2048 x 2 MiB pages, identity */
-        "  mov $0x83, %eax\n"
-        "  mov $2048, %ecx\n"
-        "1: mov %eax, (%edi)\n"
-        "  movl $0, 4(%edi)\n"
-        "  add $0x200000, %eax\n"
-        "  add $8, %edi\n"
-        "  loop 1b\n"
-        "  mov $pdpt, %edi\n"
-        "  mov $pd + 3, %eax\n"
-        "  mov $4, %ecx\n"
-        "2: mov %eax, (%edi)\n"
-        "  movl $0, 4(%edi)\n"
-        "  add $4096, %eax\n"
-        "  add $8, %edi\n"
-        "  loop 2b\n"
-        "  mov $pdpt + 3, %eax\n"
-        "  mov %eax, pml4\n"
-        "  mov $pml4, %eax\n"
-        "  mov %eax, %cr3\n"
-        "  mov %cr4, %eax\n"
-        "  or $0x620, %eax\n"            /* PAE | OSFXSR | OSXMMEXCPT */
-        "  mov %eax, %cr4\n"
-        "  mov $0xc0000080, %ecx\n"      /* EFER.LME */
-        "  rdmsr\n"
-        "  or $0x100, %eax\n"
-        "  wrmsr\n"
-        "  mov %cr0, %eax\n"
-        "  and $0xfffffffb, %eax\n"      /* no EM */
-        "  or $0x80000003, %eax\n"       /* PG | MP | PE */
-        "  mov %eax, %cr0\n"
-        "  lgdt gdt_ptr\n"
-        "  ljmp $0x08, $long_mode\n"
-        ".code64\n"
-        "long_mode:\n"
-        "  mov $0x10, %ax\n"
-        "  mov %ax, %ds\n"
-        "  mov %ax, %es\n"
-        "  mov %ax, %ss\n"
-        "  mov $stack_top, %rsp\n"
-        "  call cmain\n"
-        "3: cli; hlt; jmp 3b\n"
-        ".section .rodata\n"
-        ".align 16\n"
-        "gdt: .quad 0, 0x00af9a000000ffff, 0x00cf92000000ffff\n"
-        "gdt_ptr: .word 23\n .long gdt\n"
-        ".section .bss\n"
-        ".align 4096\n"
-        "pml4: .space 4096\n"
-        "pdpt: .space 4096\n"
-        "pd: .space 4 * 4096\n"
-        ".align 16\n"
-        "  .space 16384\n"
-        "stack_top:\n"
-        ".text\n");
-
-u32 start_info;
+#include "pvh64.h"
 
 #define ECAM 0xe0000000ull
 #define MMIO32 0xc0000000ull

@@ -135,6 +135,9 @@ class VfioPassthroughTest {
                         Thread.sleep(50);
                     }
                 }
+                if (edu != null) {
+                    Thread.sleep(2000); // the guest prints its placement after turning decoding on: let it
+                }
             } finally {
                 // The held VM ends whatever the replies were: it holds edu, which the next test needs.
                 out.write("{\"execute\":\"quit\"}\n".getBytes(StandardCharsets.UTF_8));
@@ -142,7 +145,9 @@ class VfioPassthroughTest {
         }
         TestGuests.Result r = vm.get(120, TimeUnit.SECONDS);
         String out = r.out().replace("\r\n", "\n");
-        assertTrue(out.endsWith("holding\n"), out + "\nstderr: " + r.stderr());
+        // The test quits as soon as query-pci shows BAR0 decoding, which may be before the guest's driver is done
+        // (it prints "holding" then): what matters here is that the guest had placed BAR0 where query-pci says.
+        assertTrue(out.contains("bar0 at 0xc0000000 command=0x6\n"), out + "\nstderr: " + r.stderr());
         assertNotNull(edu, "BAR0 never decoded in query-pci: " + out);
         // As QEMU's but for the pin: this VMM offers no INTx for a passthrough function (pin 0, so no irq).
         assertEquals(json.readTree(QEMU_EDU.replace("\"irq_pin\": 1", "\"irq_pin\": 0")),
