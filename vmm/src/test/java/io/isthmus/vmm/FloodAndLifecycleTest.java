@@ -167,7 +167,8 @@ class FloodAndLifecycleTest {
         assertTrue(after.rssKiB() <= before.rssKiB() * 101 / 100, "RSS " + before.rssKiB() + " -> " + after.rssKiB()
                 + " KiB");
         assertEquals(before.fds(), after.fds(), "descriptors");
-        assertEquals(before.threads(), after.threads(), "threads");
+        // None left behind; one fewer is another test's thread ending meanwhile, not this one's doing.
+        assertTrue(after.threads() <= before.threads(), "threads " + before.threads() + " -> " + after.threads());
     }
 
     @Test
@@ -213,7 +214,7 @@ class FloodAndLifecycleTest {
             assertEquals(67, run(args("flood.elf", "n=64"), InputStream.nullInputStream(), new PatternCheck(), err));
         }
         System.gc();
-        ProcessResources before = ProcessResources.now();
+        ProcessResources before = quiet();
         long t0 = System.nanoTime();
         for (int i = 0; i < CYCLES; i++) {
             err.reset();
@@ -229,7 +230,8 @@ class FloodAndLifecycleTest {
         figures(String.format("lifecycle: %,d create/boot/destroy cycles in %,d ms (%.1f ms each); before: %s; after:"
                 + " %s", CYCLES, ms, (double) ms / CYCLES, before, after));
         assertEquals(before.fds(), after.fds(), "descriptors");
-        assertEquals(before.threads(), after.threads(), "threads");
+        // None left behind; one fewer is another test's thread ending meanwhile, not this one's doing.
+        assertTrue(after.threads() <= before.threads(), "threads " + before.threads() + " -> " + after.threads());
         assertEquals(before.kvmMappings(), after.kvmMappings(), "KVM mappings");
         // The JVM maps and unmaps memory of its own (code cache, GC); leaked VMs would leave 3+ mappings each.
         assertTrue(after.mappings() - before.mappings() < 50, "mappings " + before.mappings() + " -> "
@@ -242,7 +244,7 @@ class FloodAndLifecycleTest {
     void twentyVmsAtOnce() throws Exception {
         run(args("flood.elf", "n=64"), InputStream.nullInputStream(), new PatternCheck(), new ByteArrayOutputStream());
         System.gc();
-        ProcessResources before = ProcessResources.now();
+        ProcessResources before = quiet();
         ExecutorService pool = Executors.newFixedThreadPool(CONCURRENT);
         ProcessResources during;
         long t0 = System.nanoTime();
@@ -274,7 +276,8 @@ class FloodAndLifecycleTest {
         figures(String.format("%d VMs at once: %,d ms; before: %s; while running: %s; after: %s", CONCURRENT, ms,
                 before, during, after));
         assertEquals(before.fds(), after.fds(), "descriptors");
-        assertEquals(before.threads(), after.threads(), "threads");
+        // None left behind; one fewer is another test's thread ending meanwhile, not this one's doing.
+        assertTrue(after.threads() <= before.threads(), "threads " + before.threads() + " -> " + after.threads());
         assertEquals(before.kvmMappings(), after.kvmMappings(), "KVM mappings");
     }
 
@@ -317,8 +320,12 @@ class FloodAndLifecycleTest {
                     }
                     String line;
                     JsonNode r = null;
-                    while ((line = in.readLine()) != null && (r = JSON.readTree(line)).has("event")) {
-                        r = null;
+                    try {
+                        while ((line = in.readLine()) != null && (r = JSON.readTree(line)).has("event")) {
+                            r = null;
+                        }
+                    } catch (java.net.SocketException e) {
+                        break; // the machine ended with our request unread: the server's close resets the socket
                     }
                     if (r == null) {
                         break;
