@@ -65,20 +65,7 @@ public final class MsiCapability {
             if (out != null) {
                 throw new IllegalStateException("MSI vectors of " + owner + " are already allocated");
             }
-            MsiVector[] v = new MsiVector[vectors];
-            try {
-                for (int i = 0; i < vectors; i++) {
-                    v[i] = router.allocate(owner + " MSI " + i);
-                }
-            } catch (RuntimeException e) {
-                for (MsiVector x : v) {
-                    if (x != null) {
-                        x.close();
-                    }
-                }
-                throw e;
-            }
-            out = v;
+            out = router.allocate(vectors, owner + " MSI");
         }
     }
 

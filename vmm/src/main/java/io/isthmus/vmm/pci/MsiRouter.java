@@ -16,4 +16,27 @@ public interface MsiRouter {
      * @throws IllegalStateException when the routing table has no free GSI left
      */
     MsiVector allocate(String owner);
+
+    /**
+     * {@code count} new vectors, named {@code prefix + " " + i}, all or none: when one cannot be had, those already
+     * taken are closed before the failure is thrown.
+     *
+     * @throws IllegalStateException when the routing table has too few free GSIs left
+     */
+    default MsiVector[] allocate(int count, String prefix) {
+        MsiVector[] v = new MsiVector[count];
+        try {
+            for (int i = 0; i < count; i++) {
+                v[i] = allocate(prefix + " " + i);
+            }
+        } catch (RuntimeException e) {
+            for (MsiVector x : v) {
+                if (x != null) {
+                    x.close();
+                }
+            }
+            throw e;
+        }
+        return v;
+    }
 }

@@ -111,20 +111,7 @@ public final class MsixCapability {
             if (out != null) {
                 throw new IllegalStateException("MSI-X vectors of " + owner + " are already allocated");
             }
-            MsiVector[] v = new MsiVector[vectors];
-            try {
-                for (int i = 0; i < vectors; i++) {
-                    v[i] = router.allocate(owner + " MSI-X " + i);
-                }
-            } catch (RuntimeException e) {
-                for (MsiVector x : v) {
-                    if (x != null) {
-                        x.close();
-                    }
-                }
-                throw e;
-            }
-            out = v;
+            out = router.allocate(vectors, owner + " MSI-X");
         }
     }
 
