@@ -5,6 +5,8 @@ module io.isthmus.vmm {
     requires io.isthmus.vfio;
     requires org.slf4j;
     requires com.fasterxml.jackson.databind;
+    requires HdrHistogram;
+    requires info.picocli;
 
     exports io.isthmus.vmm;
     exports io.isthmus.vmm.boot;

@@ -12,21 +12,26 @@ import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-/** The built-in guest: the committed bytes are what its build script makes, and it boots and powers off. */
+/**
+ * The guests the jar ships (the built-in guest and the vGPU guest driver): the committed bytes are what their build
+ * script makes; the built-in guest boots and powers off.
+ */
 class DefaultGuestTest {
 
     @Test
-    void committedGuestMatchesAFreshBuild() throws IOException {
-        Path fresh = TestGuests.scratch().resolve("default-guest-fresh.elf");
+    void committedGuestsMatchAFreshBuild() throws IOException {
+        Path fresh = TestGuests.scratch().resolve("shipped-guests-fresh");
         TestGuests.Result r = TestGuests.exec(List.of("bash", Path.of("src/main/guest/build.sh").toAbsolutePath()
                 .toString(), fresh.toString()), null, 60);
         assertEquals(0, r.status(), r.stderr());
-        byte[] committed;
-        try (InputStream in = Main.class.getResourceAsStream(Main.DEFAULT_GUEST)) {
-            committed = in.readAllBytes();
+        for (String guest : List.of("default-guest.elf", "vgpu.elf")) {
+            byte[] committed;
+            try (InputStream in = Main.class.getResourceAsStream("/io/isthmus/vmm/guest/" + guest)) {
+                committed = in.readAllBytes();
+            }
+            assertArrayEquals(Files.readAllBytes(fresh.resolve(guest)), committed, "src/main/resources/io/isthmus/vmm/"
+                    + "guest/" + guest + " is stale: run vmm/src/main/guest/build.sh");
         }
-        assertArrayEquals(Files.readAllBytes(fresh), committed,
-                "src/main/resources/io/isthmus/vmm/guest/default-guest.elf is stale: run vmm/src/main/guest/build.sh");
     }
 
     /** As a process, the way {@code bin/isthmus vmm} runs it: {@code main} and its exit status included. */

@@ -8,6 +8,7 @@ import io.isthmus.sched.SchedulerConfig;
 import io.isthmus.sched.VGpuConfig;
 import io.isthmus.sched.engine.DeviceEngine;
 import io.isthmus.sched.engine.TimeSpec;
+import io.isthmus.sched.metrics.ShareChart;
 import io.isthmus.sched.run.DirectRun;
 import io.isthmus.sched.run.Launch;
 import io.isthmus.sched.run.Tenant;

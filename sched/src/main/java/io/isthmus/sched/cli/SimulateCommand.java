@@ -9,6 +9,7 @@ import io.isthmus.sched.VGpuConfig;
 import io.isthmus.sched.engine.Durations;
 import io.isthmus.sched.engine.TimeSpec;
 import io.isthmus.sched.metrics.SchedMetrics;
+import io.isthmus.sched.metrics.ShareChart;
 import io.isthmus.sched.sim.Simulation;
 import io.isthmus.sched.sim.VGpuSpec;
 import java.io.BufferedWriter;

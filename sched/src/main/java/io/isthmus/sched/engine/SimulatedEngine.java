@@ -1,5 +1,7 @@
 package io.isthmus.sched.engine;
 
+import java.util.concurrent.locks.LockSupport;
+
 import io.isthmus.sched.WorkItem;
 
 /**
@@ -12,7 +14,15 @@ import io.isthmus.sched.WorkItem;
  * {@link #FLOPS_PER_NANO} flops/ns (roughly one H200: 3 TB/s, 50 TFLOP/s FP32). The vGPU layer's validation and
  * bookkeeping run for real; only the device is imagined. Every request also costs {@link #REQUEST_NANOS}.
  *
- * <p>Lifetime: one simulation. Thread-safety: confined to the scheduler's thread (the virtual clock is not shared).
+ * <p>{@link #realTime} makes the same engine paced by the wall clock instead: each operation takes its modelled time
+ * as real time (the scheduler's thread parks through it, spinning only for its last {@link #SPIN_NANOS}), and
+ * {@link #now()} is {@link System#nanoTime()}. That is the engine for work that comes from outside the scheduler in real
+ * time, the vGPUs of KVM guests: on the virtual clock a guest's requests would finish the instant they arrive, no
+ * guest would ever be backlogged, and shares would follow how fast each guest submits rather than its weight. Paced, it
+ * is a GPU that takes no CPU while it "runs", so several guests can keep it busy on a small host.
+ *
+ * <p>Lifetime: one simulation, or the scheduler it is paced for. Thread-safety: confined to the scheduler's thread
+ * (the virtual clock is not shared), except {@link #now()} and {@link #wake()} when paced.
  */
 public final class SimulatedEngine implements DeviceEngine {
     /** Modelled memory bandwidth, bytes/ns. */
@@ -25,12 +35,32 @@ public final class SimulatedEngine implements DeviceEngine {
      */
     public static final long REQUEST_NANOS = 1_000;
 
+    /** How long a paced operation spins at its end instead of parking, ns (a park overshoots by tens of µs). */
+    public static final long SPIN_NANOS = 50_000;
+
     private final long switchCostNanos;
+    private final boolean paced;
+    private final Idler idler;
     private ArrivalSource arrivals;
     private long clock;
 
     /** @param switchCostNanos what one context switch costs, in ns, 0 or more */
     public SimulatedEngine(long switchCostNanos) {
+        this(switchCostNanos, false);
+    }
+
+    /**
+     * A simulated engine paced by the wall clock (see the class comment), for vGPUs fed in real time.
+     *
+     * @param switchCostNanos what one context switch costs, in ns, 0 or more
+     */
+    public static SimulatedEngine realTime(long switchCostNanos) {
+        return new SimulatedEngine(switchCostNanos, true);
+    }
+
+    private SimulatedEngine(long switchCostNanos, boolean paced) {
+        this.paced = paced;
+        this.idler = paced ? new Idler() : null;
         if (switchCostNanos < 0) {
             throw new io.isthmus.sched.ConfigurationException("context-switch cost " + switchCostNanos
                     + " ns is negative; use 0 or more");
@@ -46,12 +76,16 @@ public final class SimulatedEngine implements DeviceEngine {
 
     @Override
     public long now() {
-        return clock;
+        return paced ? System.nanoTime() : clock;
     }
 
     @Override
     public long execute(WorkItem item) {
+        long t0 = paced ? System.nanoTime() : 0;
         long d = item.payload() instanceof EngineTask t ? REQUEST_NANOS + t.run() : item.durationNanos();
+        if (paced) {
+            return occupy(t0, d);
+        }
         clock += d;
         deliver();
         return d;
@@ -59,13 +93,40 @@ public final class SimulatedEngine implements DeviceEngine {
 
     @Override
     public long switchContext(int from, int to) {
+        if (paced) {
+            return occupy(System.nanoTime(), switchCostNanos);
+        }
         clock += switchCostNanos;
         deliver();
         return switchCostNanos;
     }
 
+    // Paced: holds the scheduler's thread until d ns after t0 and returns the time it really took (what a GPU that
+    // finished late would report), parking through all but the last SPIN_NANOS.
+    private static long occupy(long t0, long d) {
+        long end = t0 + d, left;
+        while ((left = end - System.nanoTime()) > SPIN_NANOS) {
+            LockSupport.parkNanos(left - SPIN_NANOS);
+        }
+        while (System.nanoTime() - end < 0) {
+            Thread.onSpinWait();
+        }
+        return Math.max(1, System.nanoTime() - t0);
+    }
+
+    @Override
+    public void wake() {
+        if (paced) {
+            idler.wake();
+        }
+    }
+
     @Override
     public void idleUntil(long deadline) {
+        if (paced) {
+            idler.idleUntil(deadline);
+            return;
+        }
         long t = deadline;
         if (arrivals != null) {
             t = Math.min(t, arrivals.nextArrivalNanos());

@@ -297,7 +297,7 @@ final class VirtioOptions {
 
     /** {@code -device isthmus-vgpu,...}: every property checked, with what to write instead. */
     private static VmConfig.VgpuSpec vgpu(String loc, Map<String, String> o) {
-        String engine = "host";
+        String engine = "host", id = null;
         int weight = 1, cap = 100;
         long memory = VGPU_DEFAULT_MEMORY;
         for (Map.Entry<String, String> e : o.entrySet()) {
@@ -308,11 +308,12 @@ final class VirtioOptions {
                     if (!isIdentifier(v)) {
                         throw new OptionException(loc, IDENTIFIER);
                     }
+                    id = v;
                 }
                 case "engine" -> {
-                    if (!v.equals("host") && !v.equals("cuda")) {
-                        throw new OptionException(loc, "Parameter 'engine' of " + VGPU + " expects host or cuda, not '"
-                                + v + "'");
+                    if (!io.isthmus.vmm.vgpu.VgpuHosts.ENGINES.contains(v)) {
+                        throw new OptionException(loc, "Parameter 'engine' of " + VGPU + " expects sim, host or cuda,"
+                                + " not '" + v + "'");
                     }
                     engine = v;
                 }
@@ -332,7 +333,7 @@ final class VirtioOptions {
                 default -> throw notFound(loc, VGPU, k);
             }
         }
-        return new VmConfig.VgpuSpec(engine, weight, memory, cap);
+        return new VmConfig.VgpuSpec(engine, weight, memory, cap, id);
     }
 
     private static long number(String loc, String key, String v, long min, long max) {

@@ -109,7 +109,7 @@ public record VmConfig(long memBytes, int cpus, String kernel, String initrd, St
     public record VirtioRngSpec() implements VirtioDeviceSpec {}
 
     /**
-     * {@code -device isthmus-vgpu[,weight=N][,memory=SIZE][,cap=PERCENT][,engine=host|cuda]}: a paravirtual vGPU
+     * {@code -device isthmus-vgpu[,id=ID][,weight=N][,memory=SIZE][,cap=PERCENT][,engine=sim|host|cuda]}: a paravirtual vGPU
      * (docs/vgpu-device.md) with its share of the process's engine.
      *
      * @param engine      the engine every vGPU of this process naming it shares: {@code host} or {@code cuda}
@@ -117,5 +117,6 @@ public record VmConfig(long memBytes, int cpus, String kernel, String initrd, St
      * @param memoryBytes its device-memory quota
      * @param capPercent  the most of the engine's time it may use, 1 to 100 (100: no cap)
      */
-    public record VgpuSpec(String engine, int weight, long memoryBytes, int capPercent) implements VirtioDeviceSpec {}
+    public record VgpuSpec(String engine, int weight, long memoryBytes, int capPercent, String id)
+            implements VirtioDeviceSpec {}
 }

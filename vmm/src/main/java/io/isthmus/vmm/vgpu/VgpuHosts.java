@@ -4,12 +4,14 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import io.isthmus.sched.Policy;
 import io.isthmus.sched.SchedulerConfig;
 import io.isthmus.sched.cuda.CudaEngine;
 import io.isthmus.sched.engine.DeviceEngine;
 import io.isthmus.sched.engine.HostEngine;
+import io.isthmus.sched.engine.SimulatedEngine;
 import io.isthmus.sched.metrics.SchedMetrics;
 import io.isthmus.sched.vgpu.VgpuHost;
 
@@ -23,6 +25,10 @@ import io.isthmus.sched.vgpu.VgpuHost;
 public final class VgpuHosts {
     /** The most vGPUs one engine schedules. */
     public static final int MAX_VGPUS = 64;
+    /** The engines a vGPU can name. */
+    public static final List<String> ENGINES = List.of("sim", "host", "cuda");
+    /** The paced simulated engine's context-switch cost, ns (as {@code isthmus sched}'s default). */
+    public static final long SIM_SWITCH_NANOS = 25_000;
 
     private static final Map<String, Shared> HOSTS = new HashMap<>();
 
@@ -30,7 +36,9 @@ public final class VgpuHosts {
     }
 
     /**
-     * A lease on the host for {@code engine} ({@code host} or {@code cuda}), made and started if none is open.
+     * A lease on the host for {@code engine} ({@code sim}, {@code host} or {@code cuda}), made and started if none is
+     * open. {@code sim} is the simulated engine paced by the wall clock ({@link SimulatedEngine#realTime}): guests
+     * feed it in real time, so on its virtual clock none would ever be backlogged.
      *
      * @throws io.isthmus.sched.engine.EngineUnavailableException when the engine cannot run here (cuda without a
      *     driver), with the reason
@@ -39,9 +47,10 @@ public final class VgpuHosts {
         Shared s = HOSTS.get(engine);
         if (s == null) {
             DeviceEngine e = switch (engine) {
+                case "sim" -> SimulatedEngine.realTime(SIM_SWITCH_NANOS);
                 case "host" -> new HostEngine();
                 case "cuda" -> CudaEngine.create(0);
-                default -> throw new IllegalArgumentException("no vGPU engine '" + engine + "'; use host or cuda");
+                default -> throw new IllegalArgumentException("no vGPU engine '" + engine + "'; use sim, host or cuda");
             };
             VgpuHost h = new VgpuHost(SchedulerConfig.of(Policy.WEIGHTED, MAX_VGPUS), e);
             // Totals only: windows start at the end of time, so nothing accumulates per window however long it runs.
@@ -69,8 +78,9 @@ public final class VgpuHosts {
             s.host.runOnSchedulerThread(() -> {
                 for (int v = 0; v < MAX_VGPUS; v++) {
                     if (s.metrics.config(v) != null && s.metrics.leftAt(v) == Long.MAX_VALUE) {
+                        Device d = s.devices.get(v);
                         out.add(new Usage(v, s.metrics.config(v).weight(), s.metrics.serviceNanos(v),
-                                s.metrics.items(v)));
+                                s.metrics.items(v), d == null ? "vgpu" + v : d.label, d == null ? null : d.stats));
                     }
                 }
             });
@@ -85,8 +95,12 @@ public final class VgpuHosts {
      * @param weight       its weight
      * @param serviceNanos the engine time its requests took
      * @param requests     how many of its requests ran
+     * @param label        its device's {@code id=}, or {@code vgpuN} without one
+     * @param stats        its device's completion statistics, or null when no device registered them
      */
-    public record Usage(int vgpu, int weight, long serviceNanos, long requests) {}
+    public record Usage(int vgpu, int weight, long serviceNanos, long requests, String label, VgpuStats stats) {}
+
+    private record Device(String label, VgpuStats stats) {}
 
     private static synchronized void release(Shared s) {
         if (--s.leases == 0) {
@@ -100,6 +114,7 @@ public final class VgpuHosts {
         final String name;
         final VgpuHost host;
         final SchedMetrics metrics;
+        final Map<Integer, Device> devices = new ConcurrentHashMap<>();
         int leases;
 
         Shared(String name, VgpuHost host, SchedMetrics metrics) {
@@ -124,6 +139,16 @@ public final class VgpuHosts {
         /** @return the shared host (its scheduler runs on its own thread) */
         public VgpuHost host() {
             return shared.host;
+        }
+
+        /** Names vGPU {@code vgpu} (a context this lease's holder opened) and its statistics in {@link #usage}. */
+        public void register(int vgpu, String label, VgpuStats stats) {
+            shared.devices.put(vgpu, new Device(label, stats));
+        }
+
+        /** Forgets what {@link #register} said of {@code vgpu} (its context closed). */
+        public void unregister(int vgpu) {
+            shared.devices.remove(vgpu);
         }
 
         @Override

@@ -39,7 +39,7 @@ public final class VirtioDevices {
                     throw new IOException("isthmus-vgpu: engine '" + g.engine() + "' is not available: "
                             + e.getMessage(), e);
                 }
-                yield new VirtioVgpu(lease, g.weight(), g.capPercent(), g.memoryBytes());
+                yield new VirtioVgpu(lease, g.weight(), g.capPercent(), g.memoryBytes(), g.id());
             }
         };
     }

@@ -13,6 +13,7 @@ import io.isthmus.sched.vgpu.VgpuRequest;
 import io.isthmus.sched.vgpu.VgpuStatus;
 import io.isthmus.sched.vgpu.VgpuWire;
 import io.isthmus.vmm.vgpu.VgpuHosts;
+import io.isthmus.vmm.vgpu.VgpuStats;
 
 /**
  * The isthmus paravirtual vGPU ({@code -device isthmus-vgpu}), specified in {@code docs/vgpu-device.md}: one request
@@ -62,16 +63,20 @@ public final class VirtioVgpu implements VirtioDevice {
     private final long memoryBytes;
     private final byte[] configSpace = new byte[CONFIG_SIZE];
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final VgpuStats stats = new VgpuStats();
+    private final String label;
     private GuestMemory ramOf;
     private GuestRam ram;
     private volatile Session session;
 
     /**
      * A vGPU with {@code weight} and {@code capPercent} on the host {@code lease} holds, and {@code memoryBytes} of
-     * device memory; it owns the lease from now on.
+     * device memory; it owns the lease from now on. {@code label} names it in {@link VgpuHosts#usage} (its
+     * {@code id=}), or null for {@code vgpuN}.
      */
-    public VirtioVgpu(VgpuHosts.Lease lease, int weight, int capPercent, long memoryBytes) {
+    public VirtioVgpu(VgpuHosts.Lease lease, int weight, int capPercent, long memoryBytes, String label) {
         this.lease = lease;
+        this.label = label;
         this.config = VGpuConfig.weighted(weight).withCap(capPercent / 100.0);
         this.memoryBytes = memoryBytes;
         put(CFG_MEMORY, 8, memoryBytes);
@@ -141,12 +146,13 @@ public final class VirtioVgpu implements VirtioDevice {
             ram = b.build();
             ramOf = memory;
         }
-        Session s = new Session(q, memory);
+        Session s = new Session(q, memory, stats);
         try {
             s.context = lease.host().open(config, memoryBytes, ram, s);
         } catch (ConfigurationException e) {
             throw new VirtioProtocolException("isthmus-vgpu: the engine cannot take this vGPU: " + e.getMessage());
         }
+        lease.register(s.context.id(), label == null ? "vgpu" + s.context.id() : label, stats);
         session = s;
     }
 
@@ -163,6 +169,7 @@ public final class VirtioVgpu implements VirtioDevice {
         Session s = session;
         session = null;
         if (s != null) {
+            lease.unregister(s.context.id());
             s.end();
         }
     }
@@ -173,6 +180,11 @@ public final class VirtioVgpu implements VirtioDevice {
             reset();
             lease.close();
         }
+    }
+
+    /** @return its completion statistics, kept across resets */
+    public VgpuStats stats() {
+        return stats;
     }
 
     /** @return the open vGPU context while the driver is active, else null (tests, statistics) */
@@ -197,13 +209,15 @@ public final class VirtioVgpu implements VirtioDevice {
         private final VgpuRequest[] pool;
         private final int[] heads;
         private final long[] completionAt;
+        private final VgpuStats stats; // written under the lock, so by one thread at a time
         private int submitted, completed; // under the lock; their difference is what is in flight
         private volatile boolean dead;
         VgpuContext context;
 
-        Session(Virtqueue q, GuestMemory memory) {
+        Session(Virtqueue q, GuestMemory memory, VgpuStats stats) {
             this.q = q;
             this.memory = memory;
+            this.stats = stats;
             int n = q.size();
             this.mask = n - 1;
             this.pool = new VgpuRequest[n];
@@ -233,6 +247,7 @@ public final class VirtioVgpu implements VirtioDevice {
                 if (c.readableBytes() < VgpuWire.REQUEST_BYTES) {
                     writeCompletion(at, 0, VgpuStatus.BAD_ARGUMENT, 0, 0);
                     q.push(c.head(), VgpuWire.COMPLETION_BYTES);
+                    refused();
                     continue;
                 }
                 int slot = submitted & mask;
@@ -250,6 +265,7 @@ public final class VirtioVgpu implements VirtioDevice {
                 } else { // BUSY or CLOSED: refused now, answered now
                     writeCompletion(at, r.tag(), status, 0, 0);
                     q.push(c.head(), VgpuWire.COMPLETION_BYTES);
+                    refused();
                 }
             }
             q.notifyDriver();
@@ -276,9 +292,16 @@ public final class VirtioVgpu implements VirtioDevice {
                 writeCompletion(completionAt[slot], r.tag(), r.status(), r.result(), r.gpuNanos());
                 q.push(heads[slot], VgpuWire.COMPLETION_BYTES);
                 q.notifyDriver();
+                stats.completed(r.status() == VgpuStatus.OK, r.gpuNanos(), r.submittedNanos(), r.startedNanos(),
+                        r.completedNanos(), System.nanoTime());
             } finally {
                 q.unlock();
             }
+        }
+
+        private void refused() {
+            long now = System.nanoTime();
+            stats.completed(false, 0, now, now, now, now);
         }
 
         private void writeCompletion(long at, long tag, int status, long result, long gpuNanos) {

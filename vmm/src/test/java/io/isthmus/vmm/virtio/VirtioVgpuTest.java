@@ -24,7 +24,7 @@ class VirtioVgpuTest {
     static final long MEMORY = 1L << 20;
 
     static VirtioVgpu vgpu(int weight) {
-        return new VirtioVgpu(VgpuHosts.acquire("host"), weight, 100, MEMORY);
+        return new VirtioVgpu(VgpuHosts.acquire("host"), weight, 100, MEMORY, null);
     }
 
     /** One request as descriptors {@code 2i} (request) and {@code 2i+1} (completion); returns the head. */

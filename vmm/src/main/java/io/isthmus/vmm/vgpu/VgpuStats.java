@@ -1,0 +1,92 @@
+package io.isthmus.vmm.vgpu;
+
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.SingleWriterRecorder;
+
+/**
+ * One vGPU device's completion statistics, as the device sees its requests: how many completed and failed, their
+ * device time, and the distribution of their completion latency (a request taken off the ring to its completion on
+ * the used ring), with where that time went: queued (taken to started on the engine: the vGPU's earlier requests,
+ * other vGPUs' slices, the scheduler's wake-up), on the engine (started to finished) and delivery (finished to
+ * written on the used ring with its interrupt).
+ *
+ * <p>Lifetime: its device's, across resets; {@link #restart()} begins a new measured interval. Thread-safety: one
+ * writer, the scheduler's thread that delivers completions ({@link #completed}); {@link #snapshot()} and
+ * {@link #restart()} from any thread (they serialize among themselves). Recording allocates nothing (an HdrHistogram
+ * recorder, whose interval histograms are swapped out by the reader).
+ */
+public final class VgpuStats {
+    /** Latencies above this are recorded as this, ns (a minute: a stuck guest, not a distribution). */
+    static final long MAX_LATENCY = 60_000_000_000L;
+
+    private final SingleWriterRecorder recorder = new SingleWriterRecorder(MAX_LATENCY, 2);
+    private final Histogram total = new Histogram(MAX_LATENCY, 2);
+    private Histogram interval;
+    private volatile long requests, errors, gpuNanos, queuedNanos, engineNanos, deliverNanos;
+    private long base0, base1, base2, base3, base4, base5;
+
+    /** Empty statistics. */
+    public VgpuStats() {
+    }
+
+    /**
+     * One request completed. The times are {@link System#nanoTime()} values (the engine's clock, for the host, CUDA and
+     * paced simulated engines).
+     *
+     * @param ok        whether it succeeded
+     * @param gpu       its device time, ns
+     * @param taken     when the device took it off the ring
+     * @param started   when the engine started it
+     * @param finished  when the engine finished it
+     * @param delivered when its completion was on the used ring
+     */
+    public void completed(boolean ok, long gpu, long taken, long started, long finished, long delivered) {
+        // One writer: plain read-modify-write of volatile fields publishes each total without a lock.
+        requests = requests + 1;
+        if (!ok) {
+            errors = errors + 1;
+        }
+        gpuNanos = gpuNanos + gpu;
+        queuedNanos = queuedNanos + Math.max(0, started - taken);
+        engineNanos = engineNanos + Math.max(0, finished - started);
+        deliverNanos = deliverNanos + Math.max(0, delivered - finished);
+        recorder.recordValue(Math.min(MAX_LATENCY, Math.max(0, delivered - taken)));
+    }
+
+    /** Begins a new measured interval: what {@link #snapshot()} reports counts from now. */
+    public synchronized void restart() {
+        interval = recorder.getIntervalHistogram(interval);
+        total.reset();
+        base0 = requests;
+        base1 = errors;
+        base2 = gpuNanos;
+        base3 = queuedNanos;
+        base4 = engineNanos;
+        base5 = deliverNanos;
+    }
+
+    /** @return what was recorded since the last {@link #restart()} (or since it was made) */
+    public synchronized Snapshot snapshot() {
+        interval = recorder.getIntervalHistogram(interval);
+        total.add(interval);
+        long n = requests - base0;
+        return new Snapshot(n, errors - base1, gpuNanos - base2, n == 0 ? 0 : total.getValueAtPercentile(50),
+                n == 0 ? 0 : total.getValueAtPercentile(99), (queuedNanos - base3) / Math.max(1.0, n),
+                (engineNanos - base4) / Math.max(1.0, n), (deliverNanos - base5) / Math.max(1.0, n));
+    }
+
+    /**
+     * Statistics over an interval.
+     *
+     * @param requests     requests completed
+     * @param errors       of them, those with an error status
+     * @param gpuNanos     their device time, ns
+     * @param p50Nanos     median completion latency (taken off the ring to on the used ring), ns
+     * @param p99Nanos     its 99th percentile, ns
+     * @param queuedNanos  mean time from taken to started on the engine, ns
+     * @param engineNanos  mean time on the engine (its device time plus the engine path's validation and timing), ns
+     * @param deliverNanos mean time from finished to on the used ring with its interrupt, ns
+     */
+    public record Snapshot(long requests, long errors, long gpuNanos, long p50Nanos, long p99Nanos, double queuedNanos,
+                           double engineNanos, double deliverNanos) {}
+}
