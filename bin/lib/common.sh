@@ -72,5 +72,6 @@ ensure_packages() {
 }
 
 # What the lab guest is made of on this host (see io.isthmus.lab.LabImage): QEMU, busybox-static and cpio for the
-# guest, GNU time and util-linux (setpriv) that it carries; its kernel package is downloaded, not installed.
-LAB_PACKAGES=(qemu-system-x86 busybox-static cpio time util-linux)
+# guest, GNU time, util-linux (setpriv), fontconfig and a font (for charts drawn there) that it carries; its kernel
+# package is downloaded, not installed.
+LAB_PACKAGES=(qemu-system-x86 busybox-static cpio time util-linux fontconfig fonts-dejavu-core)

@@ -14,8 +14,10 @@
  *   mix=K:A,...  the kernels, taken round robin: spin:MICROS, saxpy:N, copy:BYTES, matmul:N (default spin:100)
  *   hostile      also sends requests a hostile driver would (bad handle, address outside RAM, over quota, bad op)
  *                and checks that each gets its error completion
- * The driver polls the used ring with interrupts suppressed (VRING_AVAIL_F_NO_INTERRUPT): a throughput workload
- * needs no interrupt, and each one costs a VM exit.
+ *   wait=poll    how it waits for completions: poll (default) spins on the used ring with interrupts suppressed
+ *                (VRING_AVAIL_F_NO_INTERRUPT): no interrupt costs a VM exit, but the vCPU never sleeps; irq halts the
+ *                vCPU until the device's interrupt (IOAPIC pin, level-triggered, delivered by the in-kernel LAPIC),
+ *                so a guest waiting for its GPU takes no host CPU, as a real driver's does
  */
 #include "guest.h"
 
@@ -83,9 +85,49 @@ static void post(int s) {
 }
 static void kick(void) { fence(); wr(R_QUEUE_NOTIFY, 0); }
 
+/* ---- wait=irq: the device's interrupt wakes a halted vCPU ---- */
+#define R_INTERRUPT_STATUS 0x060
+#define R_INTERRUPT_ACK 0x064
+#define LAPIC 0xfee00000ull
+#define IOAPIC2 0xfec10000ull /* GSI 24-47: virtio-mmio transport N is GSI 24 + N (this VMM's and QEMU microvm's) */
+#define IRQ_VECTOR 0x40
+static int irq_mode;
+struct idt_entry { u16 off0, sel; u8 ist, type; u16 off1; u32 off2, zero; };
+static struct idt_entry idt[256] __attribute__((aligned(16)));
+/* Every vector returns at once: the waiting loop acknowledges the device after the halt, with interrupts off. */
+__asm__(".text\n.globl isr_return\nisr_return: iretq\n");
+extern char isr_return[];
+static void lapic_write(u32 reg, u32 v) { *(volatile u32 *)(unsigned long)(LAPIC + reg) = v; }
+static void ioapic_write(u32 reg, u32 v) {
+    *(volatile u32 *)(unsigned long)IOAPIC2 = reg;
+    *(volatile u32 *)(unsigned long)(IOAPIC2 + 0x10) = v;
+}
+static void irq_setup(int slot) {
+    u64 h = (u64)(unsigned long)isr_return;
+    for (int v = 0; v < 256; v++) idt[v] = (struct idt_entry){(u16)h, 0x08, 0, 0x8e, (u16)(h >> 16), (u32)(h >> 32), 0};
+    struct { u16 limit; u64 base; } __attribute__((packed)) idtr = {sizeof idt - 1, (u64)(unsigned long)idt};
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+    lapic_write(0x80, 0);          /* TPR: accept every priority */
+    lapic_write(0xf0, 0x1ff);      /* SVR: APIC enabled, spurious vector 0xff */
+    ioapic_write(0x11 + 2 * slot, 0);                         /* destination: APIC 0 */
+    ioapic_write(0x10 + 2 * slot, IRQ_VECTOR | 1u << 15);     /* fixed, physical, active high, level, unmasked */
+}
+/* Halts until an interrupt, then acknowledges it at the device and the LAPIC (the line is level-triggered: the
+ * device lowers it on the ACK, so the EOI does not bring it straight back). Interrupts stay off outside the halt, so
+ * no interrupt is ever taken without its acknowledgement; one that arrived meanwhile is pending and ends the next
+ * halt at once (sti's one-instruction shadow covers the hlt). */
+static void irq_wait(void) {
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
+    u32 st = rd(R_INTERRUPT_STATUS);
+    if (st) wr(R_INTERRUPT_ACK, st);
+    lapic_write(0xb0, 0);
+}
+
 /* Waits for the next used entry; returns its request slot. */
 static int reap(void) {
-    while (*(volatile u16 *)&used.idx == used_seen) __asm__ volatile("pause");
+    while (*(volatile u16 *)&used.idx == used_seen) {
+        if (irq_mode) irq_wait(); else __asm__ volatile("pause");
+    }
     fence();
     u32 id = used.ring[used_seen % qsize].id;
     used_seen++;
@@ -170,9 +212,10 @@ void cmain(void) {
     struct hvm_start_info *si = (struct hvm_start_info *)(unsigned long)start_info;
     if (si && si->magic == 0x336ec578 && si->cmdline_paddr) cmdline = (const char *)(unsigned long)si->cmdline_paddr;
 
+    int slot = -1;
     for (int i = 0; i < MMIO_SLOTS && !mmio; i++) {
         volatile u32 *m = (volatile u32 *)(unsigned long)(MMIO_BASE + (u64)i * MMIO_STRIDE);
-        if (m[R_MAGIC / 4] == 0x74726976 && m[R_VERSION / 4] == 2 && m[R_DEVICE_ID / 4] == VGPU_ID) mmio = m;
+        if (m[R_MAGIC / 4] == 0x74726976 && m[R_VERSION / 4] == 2 && m[R_DEVICE_ID / 4] == VGPU_ID) mmio = m, slot = i;
     }
     if (!mmio) { puts_("vgpu: no isthmus-vgpu (virtio device 63) on the virtio-mmio transports\n"); debug_exit(0x32); }
     puts_("vgpu: found at "); puthex((u64)(unsigned long)mmio); puts_("\n");
@@ -198,7 +241,10 @@ void cmain(void) {
     wr(R_QUEUE_DRIVER + 4, 0);
     wr(R_QUEUE_DEVICE, (u32)(unsigned long)&used);
     wr(R_QUEUE_DEVICE + 4, 0);
-    avail.flags = 1; /* VRING_AVAIL_F_NO_INTERRUPT: this driver polls */
+    const char *w = option("wait");
+    irq_mode = w && word_is(w, "irq");
+    if (irq_mode) irq_setup(slot);
+    avail.flags = irq_mode ? 0 : 1; /* VRING_AVAIL_F_NO_INTERRUPT when polling */
     wr(R_QUEUE_READY, 1);
     wr(R_STATUS, 3 | 8 | 4);
     puts_("vgpu: memory="); putdec((u64)rd(R_CONFIG) | (u64)rd(R_CONFIG + 4) << 32);

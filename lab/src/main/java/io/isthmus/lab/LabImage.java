@@ -72,7 +72,7 @@ public record LabImage(Path kernel, Path initramfs, String key) {
      *
      * @param name          the program, found on the host's {@code PATH}
      * @param debianPackage the Debian package that installs it, named when it is missing
-     * @param data          directories copied whole (symbolic links kept), e.g. firmware
+     * @param data          directories copied whole (symbolic links kept), e.g. firmware, or single files
      */
     record Program(String name, String debianPackage, List<String> data) {}
 
@@ -80,13 +80,18 @@ public record LabImage(Path kernel, Path initramfs, String key) {
      * The host programs in the guest: QEMU, to run beside this project's VMM with {@code -accel kvm} on the lab's
      * nested KVM (the VMM tests' oracle, the KVM benchmarks' baseline), with its firmware; util-linux's
      * {@code setpriv}, with which a test drops root (busybox's cannot change user); bash and GNU time, with which
-     * {@code VmmStartupBenchmark} runs {@code bin/isthmus} and reads its peak RSS there as here.
+     * {@code VmmStartupBenchmark} runs {@code bin/isthmus} and reads its peak RSS there as here; fontconfig (its
+     * library, which the JDK loads to find fonts, comes with {@code fc-list}), its configuration and one font
+     * family, with which {@code isthmus demo} draws its chart in the lab.
      */
     static final List<Program> PROGRAMS = List.of(
             new Program("qemu-system-x86_64", "qemu-system-x86", List.of("/usr/share/qemu", "/usr/share/seabios")),
             new Program("setpriv", "util-linux", List.of()),
             new Program("bash", "bash", List.of()),
-            new Program("time", "time", List.of()));
+            new Program("time", "time", List.of()),
+            new Program("fc-list", "fontconfig", List.of("/etc/fonts", "/usr/share/fontconfig",
+                    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+                    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")));
 
     private static final Pattern LDD_PATH = Pattern.compile("(?:=>\\s*)?(/\\S+)\\s+\\(0x");
 
@@ -259,6 +264,11 @@ public record LabImage(Path kernel, Path initramfs, String key) {
 
     /** Copies a directory tree, keeping symbolic links as links (QEMU's firmware directory is full of them). */
     private static void copyTree(Path from, Path to) throws IOException {
+        if (Files.isRegularFile(from)) {
+            Files.createDirectories(to.getParent());
+            Files.copy(from, to);
+            return;
+        }
         if (!Files.isDirectory(from)) {
             throw new LabException(from + " is missing: the lab copies it into the guest image");
         }

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -15,13 +16,19 @@ import java.util.stream.Stream;
  *
  * <pre>
  * java -cp isthmus-lab.jar io.isthmus.lab.LabMain vmm VMM-TARGET-DIR [VMM OPTIONS...]
+ * java -cp isthmus-lab.jar io.isthmus.lab.LabMain demo VMM-TARGET-DIR [DEMO ARGUMENTS...]
  * </pre>
- * runs {@code io.isthmus.vmm.Main} from {@code VMM-TARGET-DIR} (the vmm module's jar and its {@code lib/}) on the
- * guest's JDK, with the JVM options in {@code $ISTHMUS_VMM_JVM_OPTIONS} (the launcher's), and exits with the VM's
- * exit status; {@value LabCommand#LAB_FAILED} when the lab itself failed, after one message on standard error.
+ * runs {@code io.isthmus.vmm.Main} ({@code isthmus vmm}) or {@code io.isthmus.vmm.demo.DemoMain}
+ * ({@code isthmus demo}) from {@code VMM-TARGET-DIR} (the vmm module's jar and its {@code lib/}) on the guest's JDK,
+ * with the JVM options in {@code $ISTHMUS_VMM_JVM_OPTIONS} (the launcher's), and exits with the command's exit
+ * status; {@value LabCommand#LAB_FAILED} when the lab itself failed, after one message on standard error.
  * The lab's settings are the {@code isthmus.lab.*} system properties ({@link LabConfig}).
  */
 public final class LabMain {
+    /** The commands it runs: their module and main class. */
+    static final Map<String, String> MAINS = Map.of("vmm", "io.isthmus.vmm/io.isthmus.vmm.Main",
+            "demo", "io.isthmus.vmm/io.isthmus.vmm.demo.DemoMain");
+
     private LabMain() {}
 
     public static void main(String[] args) {
@@ -29,8 +36,8 @@ public final class LabMain {
     }
 
     static int run(String[] args) {
-        if (args.length < 2 || !args[0].equals("vmm")) {
-            System.err.println("usage: LabMain vmm VMM-TARGET-DIR [VMM OPTIONS...]");
+        if (args.length < 2 || !MAINS.containsKey(args[0])) {
+            System.err.println("usage: LabMain vmm|demo VMM-TARGET-DIR [ARGUMENTS...]");
             return 2;
         }
         Path target = Path.of(args[1]);
@@ -42,12 +49,14 @@ public final class LabMain {
                 argv.addAll(List.of(options.strip().split("\\s+")));
             }
             argv.addAll(List.of("--enable-native-access=io.isthmus.bindings",
-                    "-p", "/mnt/lab/vmm.jar:/mnt/lab/lib", "-m", "io.isthmus.vmm/io.isthmus.vmm.Main"));
+                    "-p", "/mnt/lab/vmm.jar:/mnt/lab/lib", "-m", MAINS.get(args[0])));
             argv.addAll(vmmArgs);
             LabCommand command = LabCommand.of(argv).share("vmm.jar", vmmJar(target)).share("lib", target.resolve("lib"));
-            String verbose = System.getenv("ISTHMUS_VERBOSE");
-            if (verbose != null) {
-                command.env("ISTHMUS_VERBOSE", verbose);
+            for (String name : List.of("ISTHMUS_VERBOSE", "ISTHMUS_TERMINAL")) {
+                String value = System.getenv(name);
+                if (value != null) {
+                    command.env(name, value);
+                }
             }
             return runAndClean(command);
         } catch (LabException e) {

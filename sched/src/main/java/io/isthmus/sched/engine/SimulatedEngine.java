@@ -14,12 +14,17 @@ import io.isthmus.sched.WorkItem;
  * {@link #FLOPS_PER_NANO} flops/ns (roughly one H200: 3 TB/s, 50 TFLOP/s FP32). The vGPU layer's validation and
  * bookkeeping run for real; only the device is imagined. Every request also costs {@link #REQUEST_NANOS}.
  *
- * <p>{@link #realTime} makes the same engine paced by the wall clock instead: each operation takes its modelled time
- * as real time (the scheduler's thread parks through it, spinning only for its last {@link #SPIN_NANOS}), and
- * {@link #now()} is {@link System#nanoTime()}. That is the engine for work that comes from outside the scheduler in real
- * time, the vGPUs of KVM guests: on the virtual clock a guest's requests would finish the instant they arrive, no
- * guest would ever be backlogged, and shares would follow how fast each guest submits rather than its weight. Paced, it
- * is a GPU that takes no CPU while it "runs", so several guests can keep it busy on a small host.
+ * <p>{@link #realTime} makes the same engine paced by the wall clock instead, and {@link #now()} is
+ * {@link System#nanoTime()}. That is the engine for work that comes from outside the scheduler in real time, the vGPUs
+ * of KVM guests: on the virtual clock a guest's requests would finish the instant they arrive, no guest would ever be
+ * backlogged, and shares would follow how fast each guest submits rather than its weight. Paced, the modelled device
+ * keeps a clock of its own that each operation advances by its modelled time, and the scheduler's thread waits until
+ * the wall clock reaches it (parking, spinning only for the last {@link #SPIN_NANOS}): the device never runs ahead of
+ * real time, and an operation charges exactly its modelled time, as a GPU reports its own device time. A wait that
+ * overshoots (the host did not run the thread in time) is made up by the next operations waiting less, so the device
+ * keeps its modelled rate; it is behind by at most {@link #MAX_LAG_NANOS} (beyond that, e.g. after an idle spell, its
+ * clock restarts at the wall clock's). It takes no CPU while it "runs", so several guests can keep it busy on a small
+ * host.
  *
  * <p>Lifetime: one simulation, or the scheduler it is paced for. Thread-safety: confined to the scheduler's thread
  * (the virtual clock is not shared), except {@link #now()} and {@link #wake()} when paced.
@@ -37,6 +42,8 @@ public final class SimulatedEngine implements DeviceEngine {
 
     /** How long a paced operation spins at its end instead of parking, ns (a park overshoots by tens of µs). */
     public static final long SPIN_NANOS = 50_000;
+    /** How far a paced device's clock may fall behind the wall clock and still catch up, ns. */
+    public static final long MAX_LAG_NANOS = 10_000_000;
 
     private final long switchCostNanos;
     private final boolean paced;
@@ -61,6 +68,7 @@ public final class SimulatedEngine implements DeviceEngine {
     private SimulatedEngine(long switchCostNanos, boolean paced) {
         this.paced = paced;
         this.idler = paced ? new Idler() : null;
+        this.clock = paced ? System.nanoTime() : 0;
         if (switchCostNanos < 0) {
             throw new io.isthmus.sched.ConfigurationException("context-switch cost " + switchCostNanos
                     + " ns is negative; use 0 or more");
@@ -81,10 +89,9 @@ public final class SimulatedEngine implements DeviceEngine {
 
     @Override
     public long execute(WorkItem item) {
-        long t0 = paced ? System.nanoTime() : 0;
         long d = item.payload() instanceof EngineTask t ? REQUEST_NANOS + t.run() : item.durationNanos();
         if (paced) {
-            return occupy(t0, d);
+            return occupy(d);
         }
         clock += d;
         deliver();
@@ -94,24 +101,29 @@ public final class SimulatedEngine implements DeviceEngine {
     @Override
     public long switchContext(int from, int to) {
         if (paced) {
-            return occupy(System.nanoTime(), switchCostNanos);
+            return occupy(switchCostNanos);
         }
         clock += switchCostNanos;
         deliver();
         return switchCostNanos;
     }
 
-    // Paced: holds the scheduler's thread until d ns after t0 and returns the time it really took (what a GPU that
-    // finished late would report), parking through all but the last SPIN_NANOS.
-    private static long occupy(long t0, long d) {
-        long end = t0 + d, left;
-        while ((left = end - System.nanoTime()) > SPIN_NANOS) {
+    // Paced: advances the device's clock by d (from no further back than MAX_LAG_NANOS) and holds the scheduler's
+    // thread until the wall clock reaches it, parking through all but the last SPIN_NANOS; d is what it charges.
+    private long occupy(long d) {
+        long now = System.nanoTime();
+        if (now - clock > MAX_LAG_NANOS) {
+            clock = now;
+        }
+        clock += d;
+        long left;
+        while ((left = clock - System.nanoTime()) > SPIN_NANOS) {
             LockSupport.parkNanos(left - SPIN_NANOS);
         }
-        while (System.nanoTime() - end < 0) {
+        while (System.nanoTime() - clock < 0) {
             Thread.onSpinWait();
         }
-        return Math.max(1, System.nanoTime() - t0);
+        return d;
     }
 
     @Override
