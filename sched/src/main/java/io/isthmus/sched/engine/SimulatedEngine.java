@@ -43,7 +43,7 @@ public final class SimulatedEngine implements DeviceEngine {
     /** How long a paced operation spins at its end instead of parking, ns (a park overshoots by tens of µs). */
     public static final long SPIN_NANOS = 50_000;
     /** How far a paced device's clock may fall behind the wall clock and still catch up, ns. */
-    public static final long MAX_LAG_NANOS = 10_000_000;
+    public static final long MAX_LAG_NANOS = 50_000_000;
 
     private final long switchCostNanos;
     private final boolean paced;

@@ -45,8 +45,10 @@ import picocli.CommandLine.Spec;
  * spaces that this demo does not need (every vGPU's device memory and handles are separate in the scheduler already,
  * and a guest reaches nothing of another's: see the hostile-guest tests).
  *
- * <p>Shares are measured by the scheduler's own accounting of engine time per vGPU, over the measured interval only
- * (after every guest has started submitting and a warm-up).
+ * <p>A VM's share is its part of the GPU time all the VMs' requests took, as the engine reports it in their
+ * completions (the device time a guest sees), over the measured interval only (after every guest has started
+ * submitting and a warm-up). The table also shows the engine's wall-clock time per VM (the scheduler's slices, which
+ * include the engine path and, on a loaded host, the engine thread's waits for a CPU).
  */
 @Command(name = "gpu-share", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run KVM guests with a vGPU each, sharing one GPU engine by weight, and report each one's share.",
@@ -103,7 +105,7 @@ public final class GpuShareCommand implements Callable<Integer> {
     long window;
 
     @Option(names = "--csv", defaultValue = "gpu-share.csv", paramLabel = "FILE",
-            description = "shares per window, CSV (default ${DEFAULT-VALUE})")
+            description = "each VM's GPU time per window, as a percentage of the window, CSV (default ${DEFAULT-VALUE})")
     Path csv;
 
     @Option(names = "--png", defaultValue = "gpu-share.png", paramLabel = "FILE",
@@ -367,12 +369,12 @@ public final class GpuShareCommand implements Callable<Integer> {
             this.seconds = seconds;
             this.windowPercent = windowPercent;
             long total = 0;
-            for (long s : service) {
-                total += s;
+            for (VgpuStats.Snapshot s : stats) {
+                total += s.gpuNanos();
             }
             shares = new double[service.length];
             for (int i = 0; i < service.length; i++) {
-                shares[i] = total == 0 ? 0 : (double) service[i] / total;
+                shares[i] = total == 0 ? 0 : (double) stats[i].gpuNanos() / total;
                 double points = 100 * Math.abs(shares[i] - targets[i]);
                 if (worstVm == null || points > worstPoints) {
                     worstPoints = points;
@@ -394,12 +396,12 @@ public final class GpuShareCommand implements Callable<Integer> {
         int n = guests.size();
         Map<String, VgpuHosts.Usage> first = usage(guests);
         VgpuStats[] stats = new VgpuStats[n];
-        long[] start = new long[n], last = new long[n];
+        long[] start = new long[n], last = new long[n], gpu = new long[n];
         for (int i = 0; i < n; i++) {
             VgpuHosts.Usage u = first.get(guests.get(i).name());
             stats[i] = u.stats();
             stats[i].restart();
-            start[i] = last[i] = u.serviceNanos();
+            start[i] = u.serviceNanos();
         }
         LiveLine view = new LiveLine(live, out, guests.stream().map(Guest::name).toList(), targets);
         List<double[]> rows = new ArrayList<>();
@@ -421,20 +423,21 @@ public final class GpuShareCommand implements Callable<Integer> {
                             + " the run");
                 }
                 now[i] = x.serviceNanos();
+                gpu[i] = stats[i].snapshot().gpuNanos();
             }
             if (t - nextWindow >= 0 || t - end >= 0) {
                 double[] row = new double[n];
                 double span = window;
                 for (int i = 0; i < n; i++) {
-                    row[i] = 100.0 * (now[i] - last[i]) / span;
-                    last[i] = now[i];
+                    row[i] = 100.0 * (gpu[i] - last[i]) / span;
+                    last[i] = gpu[i];
                 }
                 rows.add(row);
                 times.add((t - t0) / 1e9);
                 nextWindow += window;
             }
             if (t - nextLive >= 0) {
-                view.show((t - t0) / 1e9, start, now);
+                view.show((t - t0) / 1e9, gpu);
                 nextLive += 1_000_000_000L;
             }
             if (t - end >= 0) {
@@ -459,20 +462,25 @@ public final class GpuShareCommand implements Callable<Integer> {
     }
 
     private void printTable(PrintWriter out, Result r) {
-        out.printf("%-5s %6s %5s %8s %8s %9s %10s %10s %9s %10s %10s %7s%n", "vm", "weight", "cap", "target%",
-                "share%", "error pts", "gpu time", "engine", "requests", "p50", "p99", "errors");
+        out.printf("%-5s %6s %5s %8s %8s %9s %10s %11s %9s %10s %10s %7s%n", "vm", "weight", "cap", "target%",
+                "share%", "error pts", "gpu time", "engine wall", "requests", "p50", "p99", "errors");
         for (int i = 0; i < r.guests.size(); i++) {
             Guest g = r.guests.get(i);
             VgpuStats.Snapshot s = r.stats[i];
-            out.printf(Locale.ROOT, "%-5s %6d %5s %8.2f %8.2f %+9.2f %10s %10s %9d %10s %10s %7d%n", g.name(),
+            out.printf(Locale.ROOT, "%-5s %6d %5s %8.2f %8.2f %+9.2f %10s %11s %9d %10s %10s %7d%n", g.name(),
                     g.weight(), g.capPercent() < 100 ? g.capPercent() + "%" : "-", 100 * r.targets[i],
                     100 * r.shares[i], 100 * (r.shares[i] - r.targets[i]), TimeSpec.format(s.gpuNanos()),
                     TimeSpec.format(r.service[i]), s.requests(), TimeSpec.format(s.p50Nanos()),
                     TimeSpec.format(s.p99Nanos()), s.errors());
         }
-        out.printf(Locale.ROOT, "engine %s: busy %.2f %% of %s; the furthest share from its target: %s, %.2f points%n",
-                engine, 100.0 * r.totalService() / r.measuredNanos, TimeSpec.format(r.measuredNanos), r.worstVm,
-                r.worstPoints);
+        long gpu = 0;
+        for (VgpuStats.Snapshot s : r.stats) {
+            gpu += s.gpuNanos();
+        }
+        out.printf(Locale.ROOT, "engine %s: GPU time %.2f %% of %s (its slices' wall clock %.2f %%); shares are of"
+                + " the GPU time; the furthest from its target: %s, %.2f points%n", engine,
+                100.0 * gpu / r.measuredNanos, TimeSpec.format(r.measuredNanos),
+                100.0 * r.totalService() / r.measuredNanos, r.worstVm, r.worstPoints);
         double q = 0, e = 0, d = 0, c = 0;
         for (VgpuStats.Snapshot s : r.stats) {
             q += s.queuedNanos() * s.requests();
@@ -510,7 +518,7 @@ public final class GpuShareCommand implements Callable<Integer> {
         m.put("kernels", kernel);
         m.put("depth", depth);
         m.put("measured_ns", r.measuredNanos);
-        m.put("engine_busy_ns", r.totalService());
+        m.put("engine_wall_ns", r.totalService());
         List<Map<String, Object>> vms = new ArrayList<>();
         for (int i = 0; i < r.guests.size(); i++) {
             Guest g = r.guests.get(i);
@@ -521,7 +529,7 @@ public final class GpuShareCommand implements Callable<Integer> {
             v.put("cap_pct", g.capPercent());
             v.put("target", r.targets[i]);
             v.put("share", r.shares[i]);
-            v.put("engine_ns", r.service[i]);
+            v.put("engine_wall_ns", r.service[i]);
             v.put("gpu_ns", s.gpuNanos());
             v.put("requests", s.requests());
             v.put("errors", s.errors());
@@ -557,7 +565,7 @@ public final class GpuShareCommand implements Callable<Integer> {
     }
 
     /**
-     * Live shares since the measured interval began: on a terminal one line redrawn in place each second, otherwise
+     * Live shares of the GPU time since the measured interval began: on a terminal one line redrawn in place each second, otherwise
      * a plain line a second. A terminal is this JVM's console, or one the launcher reports ({@code ISTHMUS_TERMINAL},
      * set when the demo runs in the lab guest, whose streams are pipes to a terminal here).
      */
@@ -577,17 +585,17 @@ public final class GpuShareCommand implements Callable<Integer> {
             this.targets = targets;
         }
 
-        void show(double seconds, long[] start, long[] now) {
+        void show(double seconds, long[] gpu) {
             if (!enabled) {
                 return;
             }
             long total = 0;
-            for (int i = 0; i < now.length; i++) {
-                total += now[i] - start[i];
+            for (long g : gpu) {
+                total += g;
             }
             StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%5.1fs", seconds));
-            for (int i = 0; i < now.length; i++) {
-                double share = total == 0 ? 0 : 100.0 * (now[i] - start[i]) / total;
+            for (int i = 0; i < gpu.length; i++) {
+                double share = total == 0 ? 0 : 100.0 * gpu[i] / total;
                 line.append(String.format(Locale.ROOT, "  %s %5.2f%% (%.0f%%)", names.get(i), share,
                         100 * targets[i]));
             }
