@@ -53,7 +53,7 @@ public record LabImage(Path kernel, Path initramfs, String key) {
     }
 
     /** Bump when the image layout changes in a way its inputs do not show. */
-    private static final String FORMAT = "isthmus-lab-image-3";
+    private static final String FORMAT = "isthmus-lab-image-4";
 
     /**
      * The modules the guest loads: VFIO with the type1 IOMMU backend and vfio-pci; KVM for AMD (QEMU's
@@ -183,6 +183,8 @@ public record LabImage(Path kernel, Path initramfs, String key) {
                 }
             }
             copySharedLibraries(executables, jdk, root);
+            // fontconfig's cache (the JDK's font lookup); without a writable one it complains on every start.
+            Files.createDirectories(root.resolve("var/cache/fontconfig"));
 
             Commands.require("cpio", "cpio");
             Commands.run(root, List.of("sh", "-c",

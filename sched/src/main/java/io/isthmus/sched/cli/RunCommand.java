@@ -114,7 +114,7 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "the results as JSON")
     Path json;
 
-    @Option(names = "--live", negatable = true, defaultValue = "true",
+    @Option(names = "--live", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "live shares while it runs: bars on a terminal, a line a second otherwise (default on)")
     boolean live;
 

@@ -128,7 +128,7 @@ final class SimulateCommand implements Callable<Integer> {
             description = "chart of shares over time, PNG (default ${DEFAULT-VALUE})")
     Path png;
 
-    @Option(names = "--progress", negatable = true, defaultValue = "true",
+    @Option(names = "--progress", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "progress bar on stderr for runs taking over a second (default on)")
     boolean progress;
 

@@ -115,6 +115,16 @@ final class DemoVm implements AutoCloseable {
         return f == null ? r : (r.isEmpty() ? "" : r + "\n") + f;
     }
 
+    /** Stops its vCPUs, as QMP's {@code stop} does: the guest submits nothing until {@link #resume()}. */
+    void pause() {
+        vm.stop();
+    }
+
+    /** Lets its vCPUs run again, as QMP's {@code cont} does. */
+    void resume() {
+        vm.cont();
+    }
+
     /** Asks the machine to end, as QMP's {@code quit} does. */
     void quit() {
         vm.quit();

@@ -79,7 +79,7 @@ public final class GpuShareCommand implements Callable<Integer> {
             description = "measured time, after the guests start and the warm-up (default ${DEFAULT-VALUE})")
     long duration;
 
-    @Option(names = {"-k", "--kernel"}, defaultValue = "spin:1ms", paramLabel = "LIST",
+    @Option(names = {"-k", "--kernel"}, defaultValue = "spin:5ms", paramLabel = "LIST",
             description = "kernels each guest launches round robin: spin:TIME, saxpy:N (N <= 4096), copy:BYTES"
                     + " (<= 16K), matmul:N (N <= 64); up to 8 (default ${DEFAULT-VALUE})")
     String kernel;
@@ -91,6 +91,12 @@ public final class GpuShareCommand implements Callable<Integer> {
     @Option(names = "--caps", split = ",", paramLabel = "VM=PCT",
             description = "maximum shares by VM number (they are vm1, vm2, ...), e.g. 4=25%%")
     Map<Integer, String> caps = new LinkedHashMap<>();
+
+    @Option(names = "--pause", paramLabel = "VM=FROM-TO",
+            description = "stop a VM's vCPUs (as QMP's stop does) from FROM to TO into the measured time, e.g."
+                    + " 1=2s-5s, and report what it got after it resumed against its fair share: the scheduler lets"
+                    + " an idle VM claw back no more than its lag bound (one slice plus one request)")
+    String pause;
 
     @Option(names = "--memory", defaultValue = "1M", paramLabel = "SIZE",
             description = "each vGPU's device memory (its quota), at least 128K (default ${DEFAULT-VALUE})")
@@ -121,16 +127,19 @@ public final class GpuShareCommand implements Callable<Integer> {
 
     @Option(names = "--check", paramLabel = "POINTS",
             description = "exit with status 3 when a VM's share is further than POINTS percentage points from its"
-                    + " target, e.g. --check 2")
+                    + " target, e.g. --check 2 (not with --pause: a paused VM's share is its own doing)")
     Double check;
 
-    @Option(names = "--live", negatable = true, defaultValue = "true",
+    @Option(names = "--live", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "live shares while it runs: a line redrawn each second on a terminal, a line a second"
                     + " otherwise (default on)")
     boolean live;
 
     @Option(names = {"-d", "--verbose"}, description = "stack traces on errors")
     boolean verbose;
+
+    private int pauseVm;
+    private long pauseFrom, pauseTo;
 
     /** Parses times as {@code isthmus sched} does: 10s, 250ms, 1.5s. */
     static final class Time implements ITypeConverter<Long> {
@@ -182,12 +191,18 @@ public final class GpuShareCommand implements Callable<Integer> {
             }
             out.printf("wrote %s and %s%s%n", csv, png, json != null ? " and " + json : "");
             for (Guest g : guests) {
+                String report = g.vm().report();
+                if (!report.isEmpty()) {
+                    out.printf("%s reported: %s%n", g.name(), report.replace("\n", "\n  "));
+                }
+            }
+            for (Guest g : guests) {
                 if (g.vm().ended()) {
                     throw new DemoMain.DemoException(g.name() + " ended during the run (status " + g.vm().status()
                             + "): " + g.vm().report());
                 }
             }
-            if (check != null && r.worstPoints > check) {
+            if (check != null && pause == null && r.worstPoints > check) {
                 out.printf(Locale.ROOT, "check failed: %s's share is %.2f points from its target (--check %.2f)%n",
                         r.worstVm, r.worstPoints, check);
                 return 3;
@@ -235,6 +250,19 @@ public final class GpuShareCommand implements Callable<Integer> {
         if (duration <= 0 || window <= 0 || warmup < 0) {
             throw new ConfigurationException("--duration and --window must be longer than zero and --warmup not"
                     + " negative, e.g. --duration 10s");
+        }
+        if (pause != null) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)=([^-]+)-(.+)").matcher(pause.strip());
+            if (!m.matches()) {
+                throw new ConfigurationException("--pause " + pause + ": write VM=FROM-TO, e.g. --pause 1=2s-5s");
+            }
+            pauseVm = Integer.parseInt(m.group(1));
+            pauseFrom = TimeSpec.parseNanos(m.group(2));
+            pauseTo = TimeSpec.parseNanos(m.group(3));
+            if (pauseVm < 1 || pauseVm > n || pauseFrom < 0 || pauseTo <= pauseFrom || pauseTo >= duration) {
+                throw new ConfigurationException("--pause " + pause + ": the VM must be 1 to " + n + " and the"
+                        + " times 0 <= FROM < TO < --duration (" + TimeSpec.format(duration) + ")");
+            }
         }
         for (int vm : caps.keySet()) {
             if (vm < 1 || vm > n) {
@@ -302,7 +330,7 @@ public final class GpuShareCommand implements Callable<Integer> {
                 "-kernel", "isthmus-vgpu-guest",
                 // As many requests as a u64 holds: the guest never finishes; the demo quits it.
                 "-append", "requests=18446744073709551615 depth=" + depth + " mix=" + mix + " wait=irq",
-                "-device", "isthmus-vgpu,id=" + name + ",weight=" + weight + ",memory=" + mem + ",engine=" + engine
+                "-device", "isthmus-vgpu,id=" + name + ",weight=" + weight + ",memory=" + mem + "B,engine=" + engine
                         + (cap < 100 ? ",cap=" + cap : ""),
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4"));
         return a;
@@ -350,7 +378,8 @@ public final class GpuShareCommand implements Callable<Integer> {
     /** What one run measured. */
     private static final class Result {
         final List<Guest> guests;
-        final double[] targets, shares;
+        final double[] targets, shares, use, errors;
+        final boolean[] capped;
         final long[] service;
         final VgpuStats.Snapshot[] stats;
         final long measuredNanos;
@@ -359,28 +388,71 @@ public final class GpuShareCommand implements Callable<Integer> {
         double worstPoints;
         String worstVm;
 
-        Result(List<Guest> guests, double[] targets, long[] service, VgpuStats.Snapshot[] stats, long measuredNanos,
-               double[] seconds, double[][] windowPercent) {
+        /**
+         * A VM whose cap binds (its weight's share would be more) is judged by its cap, against the measured time:
+         * a cap is a fraction of the GPU's time, used or not. The others split what the capped ones left by weight,
+         * so their targets are their weights' part of that.
+         */
+        Result(List<Guest> guests, double[] fullTargets, long[] service, VgpuStats.Snapshot[] stats,
+               long measuredNanos, double[] seconds, double[][] windowPercent) {
             this.guests = guests;
-            this.targets = targets;
             this.service = service;
             this.stats = stats;
             this.measuredNanos = measuredNanos;
             this.seconds = seconds;
             this.windowPercent = windowPercent;
+            int n = service.length;
             long total = 0;
             for (VgpuStats.Snapshot s : stats) {
                 total += s.gpuNanos();
             }
-            shares = new double[service.length];
-            for (int i = 0; i < service.length; i++) {
+            shares = new double[n];
+            use = new double[n];
+            capped = new boolean[n];
+            targets = new double[n];
+            errors = new double[n];
+            double cappedShare = 0, freeWeight = 0;
+            for (int i = 0; i < n; i++) {
                 shares[i] = total == 0 ? 0 : (double) stats[i].gpuNanos() / total;
-                double points = 100 * Math.abs(shares[i] - targets[i]);
+                use[i] = (double) stats[i].gpuNanos() / measuredNanos;
+                int cap = guests.get(i).capPercent();
+                capped[i] = cap < 100 && fullTargets[i] >= cap / 100.0 - 1e-9;
+                if (capped[i]) {
+                    cappedShare += shares[i];
+                } else {
+                    freeWeight += guests.get(i).weight();
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                if (capped[i]) {
+                    targets[i] = guests.get(i).capPercent() / 100.0;
+                    errors[i] = 100 * (use[i] - targets[i]);
+                } else {
+                    targets[i] = (1 - cappedShare) * guests.get(i).weight() / freeWeight;
+                    errors[i] = 100 * (shares[i] - targets[i]);
+                }
+                // Under its cap is no error for a capped VM.
+                double points = capped[i] ? Math.max(0, errors[i]) : Math.abs(errors[i]);
                 if (worstVm == null || points > worstPoints) {
                     worstPoints = points;
                     worstVm = guests.get(i).name();
                 }
             }
+        }
+
+        /** The paused VM, its GPU time after it resumed, and its fair part of everyone's GPU time since; or -1. */
+        int pausedVm = -1;
+        long pausedGot, pausedFair;
+
+        void afterPause(int vm, long[] atResume, long[] atEnd) {
+            long all = 0, weights = 0;
+            for (int i = 0; i < atEnd.length; i++) {
+                all += atEnd[i] - atResume[i];
+                weights += guests.get(i).weight();
+            }
+            pausedVm = vm;
+            pausedGot = atEnd[vm] - atResume[vm];
+            pausedFair = all * guests.get(vm).weight() / weights;
         }
 
         long totalService() {
@@ -407,9 +479,14 @@ public final class GpuShareCommand implements Callable<Integer> {
         List<double[]> rows = new ArrayList<>();
         List<Double> times = new ArrayList<>();
         long t0 = System.nanoTime(), end = t0 + duration, nextWindow = t0 + window, nextLive = t0 + 1_000_000_000L;
-        long[] now = new long[n];
+        long[] now = new long[n], atResume = null;
+        int paused = pauseVm - 1; // -1: none
+        boolean stopped = false;
         while (true) {
             long wake = Math.min(Math.min(nextWindow, nextLive), end);
+            if (paused >= 0) {
+                wake = Math.min(wake, t0 + (stopped ? pauseTo : atResume == null ? pauseFrom : duration));
+            }
             long sleep = wake - System.nanoTime();
             if (sleep > 0) {
                 Thread.sleep(sleep / 1_000_000, (int) (sleep % 1_000_000));
@@ -424,6 +501,16 @@ public final class GpuShareCommand implements Callable<Integer> {
                 }
                 now[i] = x.serviceNanos();
                 gpu[i] = stats[i].snapshot().gpuNanos();
+            }
+            if (paused >= 0 && !stopped && atResume == null && t - (t0 + pauseFrom) >= 0) {
+                guests.get(paused).vm().pause();
+                stopped = true;
+                out.printf(Locale.ROOT, "%5.1fs  %s paused%n", (t - t0) / 1e9, guests.get(paused).name());
+            } else if (stopped && t - (t0 + pauseTo) >= 0) {
+                guests.get(paused).vm().resume();
+                stopped = false;
+                atResume = gpu.clone();
+                out.printf(Locale.ROOT, "%5.1fs  %s resumed%n", (t - t0) / 1e9, guests.get(paused).name());
             }
             if (t - nextWindow >= 0 || t - end >= 0) {
                 double[] row = new double[n];
@@ -456,20 +543,24 @@ public final class GpuShareCommand implements Callable<Integer> {
                         y[i][k] = rows.get(k)[i];
                     }
                 }
-                return new Result(guests, targets, service, snaps, t - t0, x, y);
+                Result r = new Result(guests, targets, service, snaps, t - t0, x, y);
+                if (atResume != null) {
+                    r.afterPause(paused, atResume, gpu);
+                }
+                return r;
             }
         }
     }
 
     private void printTable(PrintWriter out, Result r) {
-        out.printf("%-5s %6s %5s %8s %8s %9s %10s %11s %9s %10s %10s %7s%n", "vm", "weight", "cap", "target%",
-                "share%", "error pts", "gpu time", "engine wall", "requests", "p50", "p99", "errors");
+        out.printf("%-5s %6s %5s %8s %8s %8s %9s %10s %11s %9s %10s %10s %7s%n", "vm", "weight", "cap", "target%",
+                "share%", "of time%", "error pts", "gpu time", "engine wall", "requests", "p50", "p99", "errors");
         for (int i = 0; i < r.guests.size(); i++) {
             Guest g = r.guests.get(i);
             VgpuStats.Snapshot s = r.stats[i];
-            out.printf(Locale.ROOT, "%-5s %6d %5s %8.2f %8.2f %+9.2f %10s %11s %9d %10s %10s %7d%n", g.name(),
+            out.printf(Locale.ROOT, "%-5s %6d %5s %8.2f %8.2f %8.2f %+9.2f %10s %11s %9d %10s %10s %7d%n", g.name(),
                     g.weight(), g.capPercent() < 100 ? g.capPercent() + "%" : "-", 100 * r.targets[i],
-                    100 * r.shares[i], 100 * (r.shares[i] - r.targets[i]), TimeSpec.format(s.gpuNanos()),
+                    100 * r.shares[i], 100 * r.use[i], r.errors[i], TimeSpec.format(s.gpuNanos()),
                     TimeSpec.format(r.service[i]), s.requests(), TimeSpec.format(s.p50Nanos()),
                     TimeSpec.format(s.p99Nanos()), s.errors());
         }
@@ -478,9 +569,18 @@ public final class GpuShareCommand implements Callable<Integer> {
             gpu += s.gpuNanos();
         }
         out.printf(Locale.ROOT, "engine %s: GPU time %.2f %% of %s (its slices' wall clock %.2f %%); shares are of"
-                + " the GPU time; the furthest from its target: %s, %.2f points%n", engine,
+                + " the GPU time (a capped VM's target is its cap of the measured time: 'of time'); the furthest"
+                + " from its target: %s, %.2f points%n", engine,
                 100.0 * gpu / r.measuredNanos, TimeSpec.format(r.measuredNanos),
                 100.0 * r.totalService() / r.measuredNanos, r.worstVm, r.worstPoints);
+        if (r.pausedVm >= 0) {
+            long beyond = r.pausedGot - r.pausedFair;
+            out.printf(Locale.ROOT, "%s, paused %s to %s: after it resumed it got %s of GPU time against a fair %s"
+                    + " (%s%s beyond; the lag bound is one slice, at most %s, plus one request)%n",
+                    r.guests.get(r.pausedVm).name(), TimeSpec.format(pauseFrom), TimeSpec.format(pauseTo),
+                    TimeSpec.format(r.pausedGot), TimeSpec.format(r.pausedFair), beyond < 0 ? "-" : "",
+                    TimeSpec.format(Math.abs(beyond)), TimeSpec.format(SchedulerConfig.MAX_SLICE_NANOS));
+        }
         double q = 0, e = 0, d = 0, c = 0;
         for (VgpuStats.Snapshot s : r.stats) {
             q += s.queuedNanos() * s.requests();
@@ -529,6 +629,9 @@ public final class GpuShareCommand implements Callable<Integer> {
             v.put("cap_pct", g.capPercent());
             v.put("target", r.targets[i]);
             v.put("share", r.shares[i]);
+            v.put("of_time", r.use[i]);
+            v.put("capped", r.capped[i]);
+            v.put("error_points", r.errors[i]);
             v.put("engine_wall_ns", r.service[i]);
             v.put("gpu_ns", s.gpuNanos());
             v.put("requests", s.requests());
@@ -541,6 +644,16 @@ public final class GpuShareCommand implements Callable<Integer> {
             vms.add(v);
         }
         m.put("vms", vms);
+        if (r.pausedVm >= 0) {
+            Map<String, Object> p = new LinkedHashMap<>();
+            p.put("vm", r.guests.get(r.pausedVm).name());
+            p.put("from_ns", pauseFrom);
+            p.put("to_ns", pauseTo);
+            p.put("gpu_ns_after_resume", r.pausedGot);
+            p.put("fair_gpu_ns_after_resume", r.pausedFair);
+            p.put("lag_bound_slice_ns", SchedulerConfig.MAX_SLICE_NANOS);
+            m.put("pause", p);
+        }
         m.put("worst_vm", r.worstVm);
         m.put("worst_points", r.worstPoints);
         return m;
