@@ -197,6 +197,7 @@ public final class VirtioVgpu implements VirtioDevice {
         private final VgpuRequest[] pool;
         private final int[] heads;
         private final long[] completionAt;
+        private final int[] generationAt; // the queue's generation when each slot's chain was taken
         private int submitted, completed; // under the lock; their difference is what is in flight
         private volatile boolean dead;
         VgpuContext context;
@@ -212,6 +213,7 @@ public final class VirtioVgpu implements VirtioDevice {
             }
             this.heads = new int[n];
             this.completionAt = new long[n];
+            this.generationAt = new int[n];
         }
 
         // The notifying thread, under the queue's lock (the transport holds it).
@@ -244,6 +246,7 @@ public final class VirtioVgpu implements VirtioDevice {
                         c.readReadable(VgpuWire.WORDS + 40, 8));
                 heads[slot] = c.head();
                 completionAt[slot] = at;
+                generationAt[slot] = q.generation();
                 int status = context.submit(r);
                 if (status == VgpuStatus.OK) {
                     submitted++;
@@ -265,14 +268,17 @@ public final class VirtioVgpu implements VirtioDevice {
                 Thread.yield();
             }
             try {
-                if (dead || !q.isReady()) {
+                if (dead) {
                     return;
                 }
                 int slot = completed & mask;
                 if (pool[slot] != r) {
                     throw new IllegalStateException("isthmus-vgpu: completion out of submission order");
                 }
-                completed++;
+                completed++; // whether or not it can be answered: the slot is free again
+                if (!q.isReady() || q.generation() != generationAt[slot]) {
+                    return; // the driver turned the queue off after this chain was taken: nowhere to answer it
+                }
                 writeCompletion(completionAt[slot], r.tag(), r.status(), r.result(), r.gpuNanos());
                 q.push(heads[slot], VgpuWire.COMPLETION_BYTES);
                 q.notifyDriver();
