@@ -18,6 +18,7 @@
  *                (VRING_AVAIL_F_NO_INTERRUPT): no interrupt costs a VM exit, but the vCPU never sleeps; irq halts the
  *                vCPU until the device's interrupt (IOAPIC pin, level-triggered, delivered by the in-kernel LAPIC),
  *                so a guest waiting for its GPU takes no host CPU, as a real driver's does
+ *   attack=LIST  a hostile driver for the whole run, until the VMM stops it (see "attack=LIST" below)
  */
 #include "guest.h"
 
@@ -208,6 +209,395 @@ static void hostile(void) {
     expect("hostile: reallocate it", call(ALLOC, 0, 16384, 0, 0, 0, &hdst), OK);
 }
 
+/* ---- attack=LIST: a hostile driver for the whole run ----
+ *
+ * attack=descriptors,ring,addresses,handles,quota,flood,noreap (any subset, in any order) makes this guest a hostile
+ * driver that loops over the listed attacks until the VMM stops the machine from outside (QMP quit); it never exits
+ * by itself unless it cannot set the device up at all. Each attack:
+ *   descriptors  chains the device cannot answer: next out of range, a loop, no device-writable buffer, a buffer
+ *                outside RAM, a completion buffer too short, an indirect descriptor never negotiated
+ *   ring         the available index jumped past the queue size, a head past the table, rings outside RAM; the
+ *                queue turned off and on again with kernels in flight
+ *   addresses    COPY_IN/COPY_OUT with guest addresses outside RAM, in the MMIO hole, wrapping; negative lengths,
+ *                device ranges past the buffer
+ *   handles      handles forged with other vGPUs' tags (another VM's), stale generations, slots never allocated
+ *   quota        allocations past the quota, of absurd sizes, then 64 KiB ones up to the quota (every 8th time,
+ *                the 2nd first, 1-byte ones up to the table of 4096 handles), one past it, all freed
+ *   flood        QueueNotify in a tight loop with nothing new (and of queues that do not exist), then one new
+ *                chain per notification
+ *   noreap       a backlog of 1 ms kernels whose completions are never read (used.idx only watched so as not to
+ *                overfill), then the queue overfilled
+ * descriptors and ring, and noreap's overfill, break the device (DEVICE_NEEDS_RESET, the device's answer to a chain
+ * it cannot complete): the guest sees it in the status register, resets the device, sets it up again and goes on.
+ * Every other bad request must come back with its error status. After each attack the guest prints
+ * "attack: progress N" (N attacks done so far); after each round, per attack:
+ *   attack NAME: sent=N errors=N broken=N ok=N unexpected=N mcycles=N (TSC cycles spent on it, millions)
+ * sent: bad requests or chains sent; errors: those that got the expected error status; broken: those that broke the
+ * device as expected; ok: valid requests that succeeded; unexpected: anything else (also printed as
+ * "attack: UNEXPECTED ..." for the first few).
+ */
+#define ST_NEEDS_RESET 0x40
+enum { A_DESCRIPTORS, A_RING, A_ADDRESSES, A_HANDLES, A_QUOTA, A_FLOOD, A_NOREAP, A_COUNT };
+static const char *attack_names[A_COUNT] = {"descriptors", "ring", "addresses", "handles", "quota", "flood",
+                                            "noreap"};
+static struct { u64 sent, errors, broken, ok, unexpected, cycles; } acount[A_COUNT];
+static int a_cur;
+static u64 a_quota, a_buf[2]; /* the device-memory quota; two valid 16 KiB buffers */
+static u32 a_want[QSIZE / 2];
+static u64 a_small[4096];
+static u64 a_seed = 0x2545f4914f6cdd1dull;
+
+static u64 a_rdtsc(void) { u32 lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return (u64)hi << 32 | lo; }
+static u64 a_random(void) { a_seed ^= a_seed << 13; a_seed ^= a_seed >> 7; a_seed ^= a_seed << 17; return a_seed; }
+
+static void a_unexpected(const char *what, u64 got, u64 want) {
+    acount[a_cur].unexpected++;
+    if (acount[a_cur].unexpected <= 3) {
+        puts_("attack: UNEXPECTED "); puts_(attack_names[a_cur]); puts_(": "); puts_(what); puts_(": got ");
+        putdec(got); puts_(", expected "); putdec(want); puts_("\n");
+    }
+}
+
+/* Resets the device and sets it up again from nothing: queue, DRIVER_OK, two buffers. */
+static u32 a_call(u32 op, u64 w0, u64 *result);
+static void a_setup(void) {
+    wr(R_STATUS, 0);
+    avail_idx = used_seen = 0;
+    avail.idx = 0;
+    avail.flags = 1;
+    used.idx = 0;
+    fence();
+    wr(R_STATUS, 1);
+    wr(R_STATUS, 3);
+    wr(R_DRIVER_FEATURES_SEL, 1);
+    wr(R_DRIVER_FEATURES, 1);
+    wr(R_DRIVER_FEATURES_SEL, 0);
+    wr(R_DRIVER_FEATURES, 0);
+    wr(R_STATUS, 3 | 8);
+    wr(R_QUEUE_SEL, 0);
+    wr(R_QUEUE_NUM, (u32)qsize);
+    wr(R_QUEUE_DESC, (u32)(unsigned long)descs);
+    wr(R_QUEUE_DESC + 4, 0);
+    wr(R_QUEUE_DRIVER, (u32)(unsigned long)&avail);
+    wr(R_QUEUE_DRIVER + 4, 0);
+    wr(R_QUEUE_DEVICE, (u32)(unsigned long)&used);
+    wr(R_QUEUE_DEVICE + 4, 0);
+    wr(R_QUEUE_READY, 1);
+    wr(R_STATUS, 3 | 8 | 4);
+    if (rd(R_STATUS) != (3 | 8 | 4)) {
+        puts_("attack: cannot set the device up again, status "); puthex(rd(R_STATUS)); puts_("\n");
+        debug_exit(0x32);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (a_call(ALLOC, 16384, &a_buf[i]) != OK) { puts_("attack: ALLOC after set-up failed\n"); debug_exit(0x32); }
+    }
+}
+
+/* The next used entry's request slot, or -1 when the device broke meanwhile (it has not been set up again). */
+static int a_reap(void) {
+    for (u32 spins = 0; *(volatile u16 *)&used.idx == used_seen; spins++) {
+        __asm__ volatile("pause");
+        if ((spins & 0xfff) == 0xfff && (rd(R_STATUS) & ST_NEEDS_RESET)) return -1;
+    }
+    fence();
+    u32 id = used.ring[used_seen % qsize].id;
+    used_seen++;
+    return (int)(id / 2);
+}
+
+static u32 a_call(u32 op, u64 w0, u64 *result) {
+    reqs[0] = (struct request){op, 0, 0, {w0}};
+    post(0);
+    kick();
+    int s = a_reap();
+    if (s < 0) { puts_("attack: the device broke on a valid request\n"); debug_exit(0x32); }
+    if (result) *result = cpls[s].result;
+    return cpls[s].status;
+}
+
+/*
+ * Sends reqs[0..n) (n <= qsize / 2), each expecting a_want[i], and reaps them: counts each as an error got, an ok,
+ * or unexpected. results[i] gets request i's result when results is not null. Returns 0, or -1 when the device
+ * broke (counted as unexpected; set up again).
+ */
+static int a_batch(int n, u64 *results) {
+    for (int i = 0; i < n; i++) {
+        reqs[i].tag = (u64)i;
+        post(i);
+    }
+    kick();
+    for (int k = 0; k < n; k++) {
+        int s = a_reap();
+        if (s < 0) { a_unexpected("the device broke on valid-shaped requests", 1, 0); a_setup(); return -1; }
+        struct completion *c = &cpls[s];
+        acount[a_cur].sent++;
+        if (c->tag != (u64)s) a_unexpected("completion tag", c->tag, (u64)s);
+        else if (c->status != a_want[s]) a_unexpected("status", c->status, a_want[s]);
+        else if (c->status == OK) acount[a_cur].ok++;
+        else acount[a_cur].errors++;
+        if (results) results[s] = c->result;
+    }
+    return 0;
+}
+
+/* The chain just made available should have broken the device: count it, then set the device up again. */
+static void a_expect_broken(const char *what) {
+    u32 st = rd(R_STATUS);
+    acount[a_cur].sent++;
+    if (st & ST_NEEDS_RESET) acount[a_cur].broken++;
+    else a_unexpected(what, st, ST_NEEDS_RESET | 0xf);
+    a_setup();
+}
+
+/* Makes the chain at descriptor head available and notifies. */
+static void a_offer(u16 head) {
+    avail.ring[avail_idx % qsize] = head;
+    fence();
+    avail_idx++;
+    avail.idx = avail_idx;
+    kick();
+}
+
+static void attack_descriptors(void) {
+    u64 req = (u64)(unsigned long)&reqs[0], cpl = (u64)(unsigned long)&cpls[0];
+    reqs[0] = (struct request){FENCE, 0, 0, {0}};
+    descs[0] = (struct desc){req, 64, 1, (u16)(qsize + 5)};
+    a_offer(0);
+    a_expect_broken("next index past the table");
+    descs[0] = (struct desc){req, 64, 1, 1};
+    descs[1] = (struct desc){req, 64, 1, 0};
+    a_offer(0);
+    a_expect_broken("a loop of descriptors");
+    descs[0] = (struct desc){req, 64, 0, 0};
+    a_offer(0);
+    a_expect_broken("no device-writable buffer");
+    descs[0] = (struct desc){0x4000000000ull, 64, 1, 1};
+    descs[1] = (struct desc){cpl, 32, 2, 0};
+    a_offer(0);
+    a_expect_broken("a request buffer outside RAM");
+    descs[0] = (struct desc){req, 64, 1, 1};
+    descs[1] = (struct desc){0xfeb00000ull, 32, 2, 0};
+    a_offer(0);
+    a_expect_broken("a completion buffer in the MMIO hole");
+    descs[1] = (struct desc){cpl, 8, 2, 0};
+    a_offer(0);
+    a_expect_broken("a completion buffer of 8 bytes");
+    descs[0] = (struct desc){(u64)(unsigned long)&descs[4], 32, 4, 0};
+    a_offer(0);
+    a_expect_broken("an indirect descriptor never negotiated");
+}
+
+static void attack_ring(void) {
+    reqs[0] = (struct request){FENCE, 0, 0, {0}};
+    descs[0] = (struct desc){(u64)(unsigned long)&reqs[0], 64, 1, 1};
+    descs[1] = (struct desc){(u64)(unsigned long)&cpls[0], 32, 2, 0};
+    avail.ring[0] = 0;
+    fence();
+    avail.idx = (u16)(avail_idx + qsize + 1);
+    kick();
+    a_expect_broken("available index past the queue size");
+    a_offer((u16)(qsize + 3));
+    a_expect_broken("available entry naming a descriptor past the table");
+    /* The queue's rings placed outside RAM: refused when the queue is made ready. */
+    wr(R_STATUS, 0);
+    wr(R_STATUS, 1);
+    wr(R_STATUS, 3);
+    wr(R_DRIVER_FEATURES_SEL, 1);
+    wr(R_DRIVER_FEATURES, 1);
+    wr(R_STATUS, 3 | 8);
+    wr(R_QUEUE_SEL, 0);
+    wr(R_QUEUE_NUM, (u32)qsize);
+    wr(R_QUEUE_DESC, 0);
+    wr(R_QUEUE_DESC + 4, 0x40);
+    wr(R_QUEUE_DRIVER, (u32)(unsigned long)&avail);
+    wr(R_QUEUE_DEVICE, (u32)(unsigned long)&used);
+    wr(R_QUEUE_READY, 1);
+    a_expect_broken("descriptor table outside RAM");
+    /*
+     * The queue turned off with kernels in flight, and on again on fresh rings: the old chains must never be answered
+     * on the new ring (their tags, 100 and up, would show), and the new requests come back in order after them.
+     */
+    for (int i = 0; i < 8; i++) { reqs[i] = (struct request){LAUNCH, SPIN, 100 + (u64)i, {2000}}; post(i); }
+    kick();
+    wr(R_QUEUE_SEL, 0);
+    wr(R_QUEUE_READY, 0);
+    for (int i = 0; i < 100; i++) rd(R_STATUS); /* a few of the spins finish while the queue is off */
+    avail_idx = used_seen = 0;
+    avail.idx = 0;
+    used.idx = 0;
+    fence();
+    wr(R_QUEUE_READY, 1);
+    for (int i = 0; i < 4; i++) { reqs[i] = (struct request){(i & 1) ? FENCE : 99, 0, 0, {0}}; a_want[i] = (i & 1) ? OK : BAD_OP; }
+    a_batch(4, 0);
+}
+
+static void attack_addresses(void) {
+    static const u64 addr[] = {0x4000000000ull, 0xfffff000ull, 0xfeb00000ull, ~0ull - 15, 0x8000000000000000ull};
+    int n = qsize / 2;
+    for (int i = 0; i < n; i++) {
+        int k = i % 8;
+        u32 op = (i & 8) ? COPY_OUT : COPY_IN;
+        u64 h = a_buf[i & 1];
+        if (k < 5) { reqs[i] = (struct request){op, 0, 0, {addr[k], h, 0, 4096}}; a_want[i] = BAD_GUEST_ADDRESS; }
+        else if (k == 5) { reqs[i] = (struct request){op, 0, 0, {0x100000, h, 0, ~0ull}}; a_want[i] = BAD_ARGUMENT; }
+        else if (k == 6) { reqs[i] = (struct request){op, 0, 0, {0x100000, h, 16, 16384}}; a_want[i] = OUT_OF_BOUNDS; }
+        else { reqs[i] = (struct request){op, 0, 0, {0x100000, h, 0x7fffffffffffff00ull, 512}}; a_want[i] = OUT_OF_BOUNDS; }
+    }
+    a_batch(n, 0);
+}
+
+static void attack_handles(void) {
+    u64 own = a_buf[0] >> 48;
+    int n = qsize / 2;
+    for (int i = 0; i < n; i++) {
+        u64 tag;
+        do tag = (i & 3) == 3 ? own : ((i & 1) ? 1 + a_random() % 64 : (own + 1 + a_random() % 3) & 0xffff);
+        while (tag == 0 || (tag == own && (i & 3) != 3));
+        u64 h = tag << 48 | (1 + a_random() % 4) << 24 | (a_random() % 8);
+        if (h == a_buf[0] || h == a_buf[1]) h ^= 1ull << 47; /* never one of this vGPU's own live handles */
+        switch (i % 4) {
+        case 0: reqs[i] = (struct request){COPY_IN, 0, 0, {0x100000, h, 0, 64}}; break;
+        case 1: reqs[i] = (struct request){FREE, 0, 0, {h}}; break;
+        case 2: reqs[i] = (struct request){LAUNCH, SAXPY, 0, {16, 0x40000000, h, a_buf[1]}}; break;
+        default: reqs[i] = (struct request){LAUNCH, COPY, 0, {64, a_buf[0], h}}; break;
+        }
+        a_want[i] = BAD_HANDLE;
+    }
+    a_batch(n, 0);
+}
+
+static void attack_quota(void) {
+    reqs[0] = (struct request){ALLOC, 0, 0, {a_quota + 1}}; a_want[0] = OUT_OF_MEMORY;
+    reqs[1] = (struct request){ALLOC, 0, 0, {0x7fffffffffffffffull}}; a_want[1] = OUT_OF_MEMORY;
+    reqs[2] = (struct request){ALLOC, 0, 0, {0}}; a_want[2] = BAD_ARGUMENT;
+    reqs[3] = (struct request){ALLOC, 0, 0, {~0ull}}; a_want[3] = BAD_ARGUMENT;
+    if (a_batch(4, 0)) return;
+    /*
+     * Allocations up to the limit, then past it: every 8th time (the 2nd first) 1-byte ones (256 bytes each on the
+     * device) up to the quota or the table of 4096 handles, whichever comes first; else 64 KiB ones up to the quota.
+     */
+    static u64 sweeps;
+    u64 size = sweeps++ % 8 == 1 ? 1 : 65536, unit = size == 1 ? 256 : size;
+    u64 limit = a_quota < 2 * 16384 ? 0 : (a_quota - 2 * 16384) / unit;
+    if (limit > 4096 - 2) limit = 4096 - 2;
+    u64 made = 0, n = qsize / 2;
+    for (u64 sent = 0; sent < limit + n; sent += n) {
+        for (u64 i = 0; i < n; i++) {
+            reqs[i] = (struct request){ALLOC, 0, 0, {size}};
+            a_want[i] = sent + i < limit ? OK : OUT_OF_MEMORY;
+        }
+        u64 res[QSIZE / 2];
+        if (a_batch((int)n, res)) return;
+        for (u64 i = 0; i < n; i++) if (sent + i < limit) a_small[made++] = res[i];
+    }
+    for (u64 done = 0; done < made; ) {
+        u64 k = made - done < n ? made - done : n;
+        for (u64 i = 0; i < k; i++) { reqs[i] = (struct request){FREE, 0, 0, {a_small[done + i]}}; a_want[i] = OK; }
+        if (a_batch((int)k, 0)) return;
+        done += k;
+    }
+    reqs[0] = (struct request){FREE, 0, 0, {a_small[0]}}; a_want[0] = BAD_HANDLE;
+    a_batch(1, 0);
+}
+
+static void attack_flood(void) {
+    for (int i = 0; i < 200; i++) wr(R_QUEUE_NOTIFY, 0);
+    for (int i = 0; i < 20; i++) wr(R_QUEUE_NOTIFY, 7 + (u32)i * 1000);
+    acount[a_cur].sent += 220;
+    if (rd(R_STATUS) & ST_NEEDS_RESET) { a_unexpected("notifications broke the device", 1, 0); a_setup(); return; }
+    acount[a_cur].ok += 220;
+    /* One new chain per notification, as many in flight as the queue takes; reaped as they come back. */
+    int n = qsize / 2, inflight = 0;
+    for (int i = 0; i < 96 || inflight; ) {
+        if (i < 96 && inflight < n) {
+            int s = i % n;
+            reqs[s] = (struct request){(i & 1) ? FENCE : 99, 0, (u64)s, {0}};
+            a_want[s] = (i & 1) ? OK : BAD_OP;
+            post(s);
+            kick();
+            i++, inflight++;
+            continue;
+        }
+        int s = a_reap();
+        if (s < 0) { a_unexpected("the device broke on a flood of chains", 1, 0); a_setup(); return; }
+        inflight--;
+        acount[a_cur].sent++;
+        if (cpls[s].status != a_want[s]) a_unexpected("status", cpls[s].status, a_want[s]);
+        else if (cpls[s].status == OK) acount[a_cur].ok++;
+        else acount[a_cur].errors++;
+    }
+}
+
+static void attack_noreap(void) {
+    int n = qsize / 2;
+    for (int i = 0; i < n; i++) { reqs[i] = (struct request){LAUNCH, SPIN, (u64)i, {1000}}; post(i); }
+    kick();
+    /* Completions are never read: used.idx is only watched, to repost the same chains as they come back. */
+    for (int round = 0; round < 2; round++) {
+        for (u32 spins = 0; (u16)(*(volatile u16 *)&used.idx - used_seen) < (u16)n; spins++) {
+            __asm__ volatile("pause");
+            if ((spins & 0xffff) != 0xffff) continue;
+            wr(R_QUEUE_NOTIFY, 0); /* nothing new: notifications the device must shrug off */
+            if (rd(R_STATUS) & ST_NEEDS_RESET) { a_unexpected("broke before the queue was overfilled", 1, 0); a_setup(); return; }
+        }
+        used_seen = (u16)(used_seen + n);
+        acount[a_cur].sent += (u64)n; /* counted once seen done */
+        acount[a_cur].ok += (u64)n;
+        for (int i = 0; i < n; i++) post(i);
+        kick();
+    }
+    /* Overfill: the same chains again and again without waiting: more in flight than the queue holds. */
+    for (int i = 0; i < 4 && !(rd(R_STATUS) & ST_NEEDS_RESET); i++) {
+        for (int k = 0; k < n; k++) post(k);
+        kick();
+    }
+    u32 st = rd(R_STATUS);
+    acount[a_cur].sent++;
+    if (st & ST_NEEDS_RESET) acount[a_cur].broken++;
+    else a_unexpected("overfilling the queue did not break the device", st, ST_NEEDS_RESET | 0xf);
+    a_setup();
+}
+
+static void a_report(u64 round) {
+    puts_("attack: round "); putdec(round); puts_("\n");
+    for (int a = 0; a < A_COUNT; a++) {
+        if (!acount[a].sent) continue;
+        puts_("attack "); puts_(attack_names[a]); puts_(": sent="); putdec(acount[a].sent);
+        puts_(" errors="); putdec(acount[a].errors); puts_(" broken="); putdec(acount[a].broken);
+        puts_(" ok="); putdec(acount[a].ok); puts_(" unexpected="); putdec(acount[a].unexpected);
+        puts_(" mcycles="); putdec(acount[a].cycles / 1000000); puts_("\n");
+    }
+}
+
+static void __attribute__((noreturn)) attack_run(const char *list) {
+    static void (*const run[A_COUNT])(void) = {attack_descriptors, attack_ring, attack_addresses, attack_handles,
+                                               attack_quota, attack_flood, attack_noreap};
+    int chosen[A_COUNT], n = 0;
+    while (*list && *list != ' ' && n < A_COUNT) {
+        int a = 0;
+        while (a < A_COUNT && !word_is(list, attack_names[a])) a++;
+        if (a == A_COUNT) { puts_("attack: unknown attack; use attack=descriptors,ring,addresses,handles,quota,flood,noreap\n"); debug_exit(0x32); }
+        chosen[n++] = a;
+        while (*list && *list != ',' && *list != ' ') list++;
+        if (*list == ',') list++;
+    }
+    a_quota = (u64)rd(R_CONFIG) | (u64)rd(R_CONFIG + 4) << 32;
+    puts_("attack: hostile driver, "); putdec((u64)n); puts_(" attacks, until the VMM stops it\n");
+    a_setup();
+    u64 progress = 0;
+    for (u64 round = 1;; round++) {
+        for (int i = 0; i < n; i++) {
+            a_cur = chosen[i];
+            u64 t0 = a_rdtsc();
+            run[a_cur]();
+            acount[a_cur].cycles += a_rdtsc() - t0;
+            puts_("attack: progress "); putdec(++progress); puts_("\n");
+        }
+        a_report(round);
+    }
+}
+/* ---- end of attack=LIST ---- */
+
 void cmain(void) {
     struct hvm_start_info *si = (struct hvm_start_info *)(unsigned long)start_info;
     if (si && si->magic == 0x336ec578 && si->cmdline_paddr) cmdline = (const char *)(unsigned long)si->cmdline_paddr;
@@ -282,6 +672,7 @@ void cmain(void) {
     expect("vgpu: copy y in", call(COPY_IN, 0, (u64)(unsigned long)ys, hy, 0, sizeof ys, 0), OK);
 
     if (option("hostile")) hostile();
+    if (option("attack")) attack_run(option("attack"));
 
     /* The measured loop: keep depth requests in flight until requests have completed. */
     u64 posted = 0, completed = 0, errors = 0, gpu_ns = 0, saxpys = 0;

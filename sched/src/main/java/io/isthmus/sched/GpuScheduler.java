@@ -297,9 +297,14 @@ public final class GpuScheduler {
             }
             ran += e.execute(it);
             items++;
-            it.completedNanos = e.now();
+            long finished = e.now();
+            it.completedNanos = finished;
             it.status = WorkStatus.COMPLETED;
             g.completion.done(it);
+            // Delivering the completion is this vGPU's cost too: a device that makes it slow (a guest holding the
+            // lock its completion needs, say) pays for it in its share rather than the others. A simulated clock does
+            // not move here, so simulations are unchanged.
+            ran += e.now() - finished;
             if (g.decrementPending() == 0) {
                 empty = true;
             }

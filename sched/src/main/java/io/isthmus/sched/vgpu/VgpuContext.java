@@ -20,11 +20,15 @@ import io.isthmus.sched.engine.Kernel;
  * against its allocation and every guest range against {@link GuestRam}, with overflow-safe arithmetic. A bad request
  * completes with an error status and touches nothing; nothing throws on a guest's values and nothing allocates.
  *
+ * <p>Isolation: a {@link VgpuCompletion} that throws fails this vGPU alone (it refuses requests from then on, see
+ * {@link #failed()}); the scheduler's thread, shared by every vGPU of the engine, goes on.
+ *
  * <p>Lifetime: made by {@link VgpuHost#open}, until {@link #close()} (requests still queued then complete as CLOSED,
  * the device memory is freed). Thread-safety: {@link #submit} from any thread (lock-free); {@link #close()} from any
  * thread (it waits for the scheduler's thread); the rest runs on the scheduler's thread.
  */
 public final class VgpuContext implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(VgpuContext.class);
     /** The most live allocations per vGPU. */
     public static final int MAX_ALLOCATIONS = 4096;
 
@@ -37,6 +41,7 @@ public final class VgpuContext implements AutoCloseable {
     private final long[] args = new long[Kernel.MAX_ARGS];
     private VGpu vgpu;
     private volatile boolean closed;
+    private volatile boolean failed;
 
     VgpuContext(VgpuHost host, DeviceContext device, GuestRam ram, int tag, VgpuCompletion completion) {
         this.host = host;
@@ -75,7 +80,7 @@ public final class VgpuContext implements AutoCloseable {
      *     the caller's (its status says the same)
      */
     public int submit(VgpuRequest r) {
-        if (closed) {
+        if (closed || failed) {
             return r.status = VgpuStatus.CLOSED;
         }
         r.context = this;
@@ -88,12 +93,29 @@ public final class VgpuContext implements AutoCloseable {
         return r.status = vgpu.isClosed() ? VgpuStatus.CLOSED : VgpuStatus.BUSY;
     }
 
+    // On the scheduler's thread, which serves every vGPU of the engine: one device's failure to take its completion
+    // must not end it. That vGPU is failed instead: it refuses new requests and its completions are dropped, until its
+    // owner closes it (a device reset does); the others go on.
     private void done(WorkItem item) {
         VgpuRequest r = VgpuRequest.of(item);
         if (item.status() == WorkStatus.RETURNED) {
             r.status = VgpuStatus.CLOSED;
         }
-        completion.completed(r);
+        if (failed) {
+            return;
+        }
+        try {
+            completion.completed(r);
+        } catch (RuntimeException e) {
+            failed = true;
+            LOG.error("vGPU {}: its device failed to take a completion ({}); it refuses requests until it is closed,"
+                    + " the engine's other vGPUs go on", vgpu.id(), e.toString());
+        }
+    }
+
+    /** @return whether its device failed to take a completion: it refuses requests until closed */
+    public boolean failed() {
+        return failed;
     }
 
     // Runs r on the scheduler's thread; sets its status, result and device time; returns the device time.

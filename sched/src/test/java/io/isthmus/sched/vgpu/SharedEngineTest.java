@@ -120,4 +120,30 @@ class SharedEngineTest {
             assertEquals(0, allocated, allocated + " bytes over " + requests + " requests");
         }
     }
+
+    @Test
+    void aCompletionThatThrowsFailsItsVgpuAloneAndTheSchedulerGoesOn() {
+        try (Arena arena = Arena.ofConfined();
+                VgpuHost host = new VgpuHost(SchedulerConfig.of(Policy.WEIGHTED, 8), new SimulatedEngine(25_000))) {
+            MemorySegment ram = arena.allocate(1 << 16);
+            Loop good = new Loop(host, VGpuConfig.weighted(1), ram, false, 4);
+            int[] calls = {0};
+            VgpuContext bad = host.open(VGpuConfig.weighted(1), 1 << 20, GuestRam.of(ram), r -> {
+                calls[0]++;
+                throw new IllegalStateException("a device bug");
+            });
+            for (int i = 0; i < 4; i++) {
+                assertEquals(VgpuStatus.OK, bad.submit(new VgpuRequest().launch(Kernel.SPIN, 50, 0, 0, 0)));
+            }
+            host.runUntil(100_000_000L);
+            assertEquals(1, calls[0], "after its first failure the vGPU's completions are dropped");
+            assertTrue(bad.failed());
+            assertEquals(VgpuStatus.CLOSED, bad.submit(new VgpuRequest().fence()), "a failed vGPU refuses requests");
+            long before = good.ok;
+            host.runUntil(200_000_000L);
+            assertTrue(good.ok > before + 100, "the other vGPU goes on: " + before + " -> " + good.ok);
+            bad.close(); // leaves the scheduler and frees its memory as any close does
+            assertEquals(1, host.scheduler().joinedCount());
+        }
+    }
 }

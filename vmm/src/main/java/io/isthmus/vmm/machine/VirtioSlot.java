@@ -2,6 +2,7 @@ package io.isthmus.vmm.machine;
 
 import io.isthmus.vmm.device.Device;
 import io.isthmus.vmm.device.Platform;
+import io.isthmus.vmm.virtio.ReportLimiter;
 import io.isthmus.vmm.virtio.VirtioDevice;
 import io.isthmus.vmm.virtio.VirtioMmioTransport;
 
@@ -30,7 +31,7 @@ final class VirtioSlot implements Device {
     public void plug(Platform platform) {
         int slot = devices.takeVirtioSlot();
         transport = new VirtioMmioTransport(device, platform.memory(), platform.gsi(DeviceManager.virtioGsi(slot)),
-                line -> err.println("isthmus-vmm: " + line));
+                new ReportLimiter(line -> err.println("isthmus-vmm: " + line), System::nanoTime));
         platform.mmio(DeviceManager.virtioBase(slot), VirtioMmioTransport.SIZE, transport, "virtio-mmio." + slot);
     }
 

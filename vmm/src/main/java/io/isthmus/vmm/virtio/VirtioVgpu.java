@@ -28,7 +28,10 @@ import io.isthmus.vmm.vgpu.VgpuStats;
  * broken (DEVICE_NEEDS_RESET), as does a driver that keeps more chains in flight than the queue holds. Everything in
  * a request (op, kernel, handles, guest addresses and lengths, quota) is checked by the vGPU layer when it runs, and a
  * bad one gets an error completion; a request shorter than {@value VgpuWire#REQUEST_BYTES} bytes gets
- * {@link VgpuStatus#BAD_ARGUMENT}.
+ * {@link VgpuStatus#BAD_ARGUMENT}. A chain taken before the driver turned its queue off (QueueReady 0) still runs,
+ * but is never answered on the ring it sets up next ({@link Virtqueue#generation()}). Every request costs this vGPU
+ * engine time, errors included (the scheduler charges a request's execution and the delivery of its completion), so
+ * a flood of bad requests spends the flooder's share, never another's.
  *
  * <p>Threads and locks. Requests are taken on the notifying thread (the vCPU that wrote QueueNotify) under the
  * queue's lock and submitted lock-free; completions arrive on the scheduler's thread, which takes the same lock to
@@ -210,6 +213,7 @@ public final class VirtioVgpu implements VirtioDevice {
         private final int[] heads;
         private final long[] completionAt;
         private final VgpuStats stats; // written under the lock, so by one thread at a time
+        private final int[] generationAt; // the queue's generation when each slot's chain was taken
         private int submitted, completed; // under the lock; their difference is what is in flight
         private volatile boolean dead;
         VgpuContext context;
@@ -226,6 +230,7 @@ public final class VirtioVgpu implements VirtioDevice {
             }
             this.heads = new int[n];
             this.completionAt = new long[n];
+            this.generationAt = new int[n];
         }
 
         // The notifying thread, under the queue's lock (the transport holds it).
@@ -259,6 +264,7 @@ public final class VirtioVgpu implements VirtioDevice {
                         c.readReadable(VgpuWire.WORDS + 40, 8));
                 heads[slot] = c.head();
                 completionAt[slot] = at;
+                generationAt[slot] = q.generation();
                 int status = context.submit(r);
                 if (status == VgpuStatus.OK) {
                     submitted++;
@@ -281,14 +287,17 @@ public final class VirtioVgpu implements VirtioDevice {
                 Thread.yield();
             }
             try {
-                if (dead || !q.isReady()) {
+                if (dead) {
                     return;
                 }
                 int slot = completed & mask;
                 if (pool[slot] != r) {
                     throw new IllegalStateException("isthmus-vgpu: completion out of submission order");
                 }
-                completed++;
+                completed++; // whether or not it can be answered: the slot is free again
+                if (!q.isReady() || q.generation() != generationAt[slot]) {
+                    return; // the driver turned the queue off after this chain was taken: nowhere to answer it
+                }
                 writeCompletion(completionAt[slot], r.tag(), r.status(), r.result(), r.gpuNanos());
                 q.push(heads[slot], VgpuWire.COMPLETION_BYTES);
                 q.notifyDriver();

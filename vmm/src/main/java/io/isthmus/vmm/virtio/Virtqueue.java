@@ -60,6 +60,7 @@ public final class Virtqueue {
     private int size;
     private long descAddress, availAddress, usedAddress;
     private volatile boolean ready;
+    private volatile int generation;
 
     // While ready, under the lock.
     private MemorySegment desc, avail, used;
@@ -101,6 +102,15 @@ public final class Virtqueue {
     /** Whether the driver has made the queue ready and it passed the checks. */
     public boolean isReady() {
         return ready;
+    }
+
+    /**
+     * How many times the queue was made ready: a device that completes chains later (from another thread) notes it
+     * when it takes a chain and answers only if it is unchanged, since a chain taken from a ring the driver has since
+     * turned off (or reset) has nowhere to go on the new one.
+     */
+    public int generation() {
+        return generation;
     }
 
     /** The guest memory the queue lives in. */
@@ -171,6 +181,7 @@ public final class Virtqueue {
         signalledUsed = 0;
         signalledValid = false;
         pushed = false;
+        generation++;
         ready = true;
     }
 

@@ -193,6 +193,34 @@ class VirtioVgpuTest {
     }
 
     @Test
+    void requestsTakenBeforeTheQueueWasReenabledNeverReachItsNewRing() throws InterruptedException {
+        // A hostile driver turns its queue off with kernels in flight (some finish while it is off) and on again:
+        // the device must go on answering the new ring, in order, with nothing of the old one, and the shared
+        // scheduler's thread (which completes every machine's requests) must survive it.
+        VirtioVgpu dev = vgpu(1);
+        try (TestDriver d = new TestDriver(dev).start()) {
+            for (int i = 0; i < 8; i++) {
+                submit(d, i, VgpuOp.LAUNCH, Kernel.SPIN.id(), 3000 + i, 20_000);
+            }
+            d.kick();
+            d.reg(VirtioMmioTransport.QUEUE_SEL, 0);
+            d.reg(VirtioMmioTransport.QUEUE_READY, 0);
+            Thread.sleep(50); // two or three spins complete while the queue is off
+            d.memory.write(TestDriver.AVAIL, new byte[0x2000]);
+            d.setupQueue(d.size);
+            assertEquals(VgpuStatus.OK, run(d, 8, VgpuOp.FENCE, 0)); // after every spin, in submission order
+            Thread.sleep(50);
+            assertEquals(1, d.usedIdx(), "only the new ring's request was answered on it");
+            assertEquals(VgpuStatus.BAD_OP, run(d, 9, 99, 0));
+            assertTrue(d.errors.isEmpty(), d.errors.toString());
+        }
+        // Another vGPU on the same host still gets its completions: the scheduler's thread is alive.
+        try (TestDriver d = new TestDriver(vgpu(2)).start()) {
+            assertEquals(VgpuStatus.OK, run(d, 0, VgpuOp.FENCE, 0));
+        }
+    }
+
+    @Test
     void vgpusOfOneEngineShareOneHost() {
         try (VgpuHosts.Lease a = VgpuHosts.acquire("host"); VgpuHosts.Lease b = VgpuHosts.acquire("host")) {
             assertTrue(a.host() == b.host());
