@@ -11,6 +11,7 @@ module io.isthmus.vmm {
     exports io.isthmus.vmm;
     exports io.isthmus.vmm.boot;
     exports io.isthmus.vmm.config;
+    exports io.isthmus.vmm.demo;
     exports io.isthmus.vmm.device;
     exports io.isthmus.vmm.machine;
     exports io.isthmus.vmm.passthrough;
@@ -18,4 +19,6 @@ module io.isthmus.vmm {
     exports io.isthmus.vmm.qmp;
     exports io.isthmus.vmm.virtio;
     exports io.isthmus.vmm.vgpu;
+
+    opens io.isthmus.vmm.demo to info.picocli;
 }
