@@ -171,12 +171,14 @@ static void hostile(void) {
  * of it in one of four buckets: notify (the MMIO write that kicks the device: a VM exit, there and back), wait (from
  * then until the used ring shows a completion), turn (reading the completion, building and posting the next request)
  * and print (the lines below). Before the first kick, every K completions and after the last, one line:
- *   vgpu: stats n=COMPLETED tsc=TSC notify=CYCLES wait=CYCLES turn=CYCLES print=CYCLES
- * with the totals so far; TSC is read just before the line is printed and print counts the earlier lines, so between
- * two lines tsc advances by exactly the sum of the buckets' advances. The guest does not know the TSC's rate: the host
- * learns it from when the lines arrive. At depth=1 notify + wait is guest submit to completion seen by the guest. */
+ *   vgpu: stats n=COMPLETED posted=P kick=TSC tsc=TSC notify=CYCLES wait=CYCLES turn=CYCLES print=CYCLES
+ * with the totals so far; tsc is read just before the line is printed and print counts the earlier lines, so between
+ * two lines tsc advances by exactly the sum of the buckets' advances. kick is the TSC just before the latest kick,
+ * the one that made request P (the P-th of the loop) available. The guest does not know the TSC's rate: the host
+ * learns it from when its device took request P off the ring (within that kick's VM exit). At depth=1
+ * notify + wait is guest submit to completion seen by the guest. */
 enum { ST_NOTIFY, ST_WAIT, ST_TURN, ST_PRINT };
-static u64 st_mark, st_bucket[4];
+static u64 st_mark, st_bucket[4], st_kick, st_posted;
 static inline u64 rdtsc(void) {
     u32 lo, hi;
     __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
@@ -185,7 +187,8 @@ static inline u64 rdtsc(void) {
 /* The cycles since the last mark go to bucket b. */
 static void st_to(int b) { u64 t = rdtsc(); st_bucket[b] += t - st_mark; st_mark = t; }
 static void st_line(u64 n) {
-    puts_("vgpu: stats n="); putdec(n); puts_(" tsc="); putdec(st_mark);
+    puts_("vgpu: stats n="); putdec(n); puts_(" posted="); putdec(st_posted); puts_(" kick="); putdec(st_kick);
+    puts_(" tsc="); putdec(st_mark);
     puts_(" notify="); putdec(st_bucket[ST_NOTIFY]); puts_(" wait="); putdec(st_bucket[ST_WAIT]);
     puts_(" turn="); putdec(st_bucket[ST_TURN]); puts_(" print="); putdec(st_bucket[ST_PRINT]); puts_("\n");
     st_to(ST_PRINT);
@@ -199,6 +202,9 @@ static void stats_loop(u64 every, u64 requests, u64 depth, u64 *posted, u64 *com
     }
     st_mark = rdtsc();
     st_line(0);
+    st_to(ST_TURN);
+    st_kick = st_mark;
+    st_posted = *posted;
     kick();
     st_to(ST_NOTIFY);
     while (*completed < requests) {
@@ -223,6 +229,8 @@ static void stats_loop(u64 every, u64 requests, u64 depth, u64 *posted, u64 *com
             post(s);
             (*posted)++;
             st_to(ST_TURN);
+            st_kick = st_mark;
+            st_posted = *posted;
             kick();
             st_to(ST_NOTIFY);
         }

@@ -26,13 +26,19 @@ import picocli.CommandLine;
  * however loaded: the guest keeps 8 one-millisecond kernels queued, so the engine is idle only while the scheduler's
  * thread waits for the CPU the guest's vCPU shares with it.
  *
- * <p>{@code -Disthmus.vgpupath.runs="ARGS|ARGS|..."} (through {@code -Disthmus.lab.jvmOptions}) runs those argument
- * lists instead, with the same checks, for the measurements README.md reports; bin/test runs the short form.
+ * <p>{@code -Disthmus.vgpupath.kernels=spin:1ms/spin:100us/...} (and {@code -Disthmus.vgpupath.depth=N}; given through
+ * {@code -Disthmus.lab.jvmOptions}) runs the long form instead, 3 rounds of 3 s for each kernel, with the same checks
+ * but the floor, for the measurements README.md reports; bin/test runs the short form.
  */
 @Tag("kvm")
 class VgpuPathTest {
-    /** The lowest ratio the short form accepts: see the class comment and README.md's measured figures. */
-    static final double FLOOR = 0.5;
+    /**
+     * The lowest ratio the short form accepts. On the lab's one CPU the polling vCPU, the engine's thread and QEMU's
+     * emulation share one host thread: the quiet lab measured 0.15 (README.md), the engine getting about a quarter of
+     * the CPU; a third of that still fails a path that loses notifications or completions (each then waits for a
+     * later kick or a time-out: the engine would idle for most of the interval).
+     */
+    static final double FLOOR = 0.05;
 
     private static final Pattern ROUND = Pattern.compile("round (\\d+): VM (\\d+) requests in ([0-9.]+) s = ([0-9.]+)/s"
             + " \\(device time ([0-9.]+) us each\\); direct (\\d+) launches in ([0-9.]+) s = ([0-9.]+)/s; ratio ([0-9.]+)");
@@ -43,10 +49,16 @@ class VgpuPathTest {
 
     @Test
     void throughTheVmAgainstStraightOnTheEngine() {
-        String runs = System.getProperty("isthmus.vgpupath.runs");
-        List<String> argLists = runs == null
-                ? List.of("--engine host --kernel spin:1ms --depth 8 --rounds 1 --duration 2s --warmup 500ms")
-                : List.of(runs.split("\\|"));
+        String runs = System.getProperty("isthmus.vgpupath.kernels");
+        List<String> argLists = new ArrayList<>();
+        if (runs == null) {
+            argLists.add("--engine host --kernel spin:1ms --depth 8 --rounds 1 --duration 1s --warmup 300ms");
+        } else {
+            for (String k : runs.split("/")) {
+                argLists.add("--engine host --kernel " + k + " --depth " + Integer.getInteger("isthmus.vgpupath.depth", 8)
+                        + " --rounds 3 --duration 3s --warmup 1s");
+            }
+        }
         for (String args : argLists) {
             String out = run(args.strip().split("\\s+"));
             System.out.println("$ isthmus demo vgpu-path " + args.strip() + "\n" + out);
@@ -93,8 +105,9 @@ class VgpuPathTest {
         assertTrue(h.find(), "no breakdown:\n" + out);
         long requests = Long.parseLong(h.group(1)), counted = Long.parseLong(h.group(3));
         assertTrue(requests > 10, "the breakdown timed " + requests + " requests");
-        // Depth 1, lines printed between requests: the device completed exactly what the guest saw.
-        assertEquals(requests, counted, "the guest's and the device's counts of the same interval");
+        // The device's window is the guest's shifted by the serial output's delay (a few requests, at depth 1).
+        assertTrue(Math.abs(requests - counted) <= 3 + requests / 20, "the guest counted " + requests
+                + " requests between its lines, the device " + counted + " over as long");
         assertEquals(0, Long.parseLong(h.group(4)), "errors");
         double ghz = Double.parseDouble(h.group(5));
         assertTrue(ghz > 0.1 && ghz < 20, "a TSC rate a CPU has: " + ghz + " GHz");

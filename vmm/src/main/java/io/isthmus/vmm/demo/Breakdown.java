@@ -7,8 +7,10 @@ import io.isthmus.vmm.vgpu.VgpuStats;
 
 /**
  * Where one request's time goes on the virtual path at depth 1, from two {@link StatsLine}s of the guest driver's
- * TSC-timed loop and the device's {@link VgpuStats} over the same requests (restarted when the first line arrived,
- * read when the second did). Guest cycles become ns at the TSC rate the two lines' arrival times give.
+ * TSC-timed loop and the device's {@link VgpuStats} over as many requests (restarted when the first line arrived,
+ * read when the second did: the serial port's output thread delivers lines a little late, so the device's window is
+ * the guest's shifted by a few requests). Guest cycles become ns at the TSC rate that two kicks give, timed by the
+ * guest before each and by the device when it took the request.
  *
  * <p>A request's latency (guest submit to completion seen by the guest) is, on one timeline, kick → taken off the
  * ring by the device (the notify's VM exit), taken → started (queued: the scheduler's wake-up), started → finished
@@ -21,7 +23,7 @@ import io.isthmus.vmm.vgpu.VgpuStats;
  * @param requests      requests between the lines (the guest's count)
  * @param hostRequests  the device's count of completions over the same interval
  * @param hostErrors    of them, those with an error status
- * @param seconds       host time between the lines' arrivals
+ * @param seconds       host time between the two kicks
  * @param tscGhz        the guest's TSC rate, cycles per ns
  * @param latencyNanos  guest submit (before the kick) to the completion seen on the used ring
  * @param turnNanos     completion seen to the next kick
@@ -44,12 +46,18 @@ public record Breakdown(long requests, long hostRequests, long hostErrors, doubl
      */
     public static Breakdown of(StatsLine from, StatsLine to) {
         long n = to.completed() - from.completed();
-        long tsc = to.tsc() - from.tsc();
-        long dt = to.arrivedNanos() - from.arrivedNanos();
-        if (n <= 0 || tsc <= 0 || dt <= 0 || to.host() == null) {
+        long tsc = to.kickTsc() - from.kickTsc();
+        long dt = to.takenNanos() - from.takenNanos();
+        if (n <= 0 || tsc <= 0 || to.host() == null) {
             throw new IllegalArgumentException("no requests between the guest's stats lines (" + from + " to " + to
                     + ")");
         }
+        if (from.takenNanos() < 0 || to.takenNanos() < 0 || dt <= 0) {
+            throw new IllegalArgumentException("the device's times of the lines' kicks are unknown (" + from + " to "
+                    + to + ")");
+        }
+        // Both clocks at the same two events, the kicks the device took within their VM exits: the TSC's rate
+        // within the exits' jitter over the whole interval.
         double ghz = (double) tsc / dt;
         double perRequest = ghz * n; // cycles per ns times requests: cycles → ns per request
         double latency = ((to.kicked() - from.kicked()) + (to.waited() - from.waited())) / perRequest;

@@ -23,6 +23,8 @@ public record GuestWorkload(List<Launch> launches, int depth) {
     public static final int MAX_KERNELS = 8;
     /** The most requests the guest keeps in flight. */
     public static final int MAX_DEPTH = 64;
+    /** Requests the driver completes before its measured loop: 7 allocations and 2 copies in. */
+    public static final int SETUP_REQUESTS = 9;
     /** The guest's buffer size, bytes. */
     public static final long BUFFER_BYTES = 16 * 1024;
 

@@ -9,25 +9,43 @@ import io.isthmus.vmm.vgpu.VgpuStats;
  *
  * @param arrivedNanos when its newline reached the host, {@link System#nanoTime()}
  * @param completed    requests the guest had seen complete
+ * @param posted       requests of the loop it had made available
+ * @param kickTsc      the guest's TSC just before the kick that made the {@code posted}-th available
  * @param tsc          the guest's TSC just before it printed the line
  * @param kicked       cycles in the kicks (the notify register's VM exit, there and back)
  * @param waited       cycles from a kick's return until the used ring showed a completion
  * @param turn         cycles from seeing a completion to the next kick (reading it, building the next request)
  * @param print        cycles printing the earlier lines
+ * @param takenNanos   when the device took the {@code posted}-th request off the ring ({@link System#nanoTime()}),
+ *                     within that kick's VM exit; -1 where unknown
  * @param host         the device's statistics when it arrived (null where none were taken)
  */
-public record StatsLine(long arrivedNanos, long completed, long tsc, long kicked, long waited, long turn, long print,
-                        VgpuStats.Snapshot host) {
+public record StatsLine(long arrivedNanos, long completed, long posted, long kickTsc, long tsc, long kicked,
+                        long waited, long turn, long print, long takenNanos, VgpuStats.Snapshot host) {
     /** How every such line begins. */
     public static final String PREFIX = "vgpu: stats ";
-    private static final String[] KEYS = {"n", "tsc", "notify", "wait", "turn", "print"};
+    private static final String[] KEYS = {"n", "posted", "kick", "tsc", "notify", "wait", "turn", "print"};
+
+    /** @return the {@code posted} field of a stats line, or -1 when {@code line} is not one or has none */
+    public static long posted(String line) {
+        int i = line.startsWith(PREFIX) ? line.indexOf(" posted=") : -1;
+        if (i < 0) {
+            return -1;
+        }
+        int end = line.indexOf(' ', i + 8);
+        try {
+            return Long.parseLong(line.substring(i + 8, end < 0 ? line.length() : end));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
 
     /**
      * Parses a line the guest printed (without its line end), or returns null when it is not a stats line.
      *
      * @throws IllegalArgumentException when it begins as one but is malformed (a guest driver of another version)
      */
-    public static StatsLine parse(String line, long arrivedNanos, VgpuStats.Snapshot host) {
+    public static StatsLine parse(String line, long arrivedNanos, long takenNanos, VgpuStats.Snapshot host) {
         if (!line.startsWith(PREFIX)) {
             return null;
         }
@@ -50,7 +68,7 @@ public record StatsLine(long arrivedNanos, long completed, long tsc, long kicked
                         + line, e);
             }
         }
-        return new StatsLine(arrivedNanos, v[0], v[1], v[2], v[3], v[4], v[5], host);
+        return new StatsLine(arrivedNanos, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], takenNanos, host);
     }
 
     /** @return the cycles the guest accounted for since it began (they equal the TSC's advance since then) */

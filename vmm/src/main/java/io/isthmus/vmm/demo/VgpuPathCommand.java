@@ -41,8 +41,6 @@ import picocli.CommandLine.Spec;
 public final class VgpuPathCommand implements Callable<Integer> {
     /** The vGPU device memory the guest gets, and the direct run's context. */
     private static final long MEMORY = 1 << 20;
-    /** Completions the guest driver's set-up makes before its measured loop (7 allocations, 2 copies). */
-    private static final int SETUP_REQUESTS = 9;
     /** How often, roughly, the depth-1 guest prints its totals. */
     private static final long STATS_EVERY_NANOS = 250_000_000L;
     private static final long BOOT_TIMEOUT = 120_000_000_000L;
@@ -161,7 +159,7 @@ public final class VgpuPathCommand implements Callable<Integer> {
     /** One VM's measured interval: {requests completed, ns, device time in ns}. */
     private long[] throughVm(GuestWorkload w, String label, long warm, long measure) throws InterruptedException {
         try (PathVm vm = PathVm.start(label, engine, w.append(Long.MAX_VALUE / 2, 0), (line, at) -> { })) {
-            VgpuStats s = vm.awaitRequests(SETUP_REQUESTS + w.depth() + 1, BOOT_TIMEOUT);
+            VgpuStats s = vm.awaitRequests(GuestWorkload.SETUP_REQUESTS + w.depth() + 1, BOOT_TIMEOUT);
             Thread.sleep(warm / 1_000_000, (int) (warm % 1_000_000));
             s.restart();
             long t0 = System.nanoTime();
@@ -183,7 +181,7 @@ public final class VgpuPathCommand implements Callable<Integer> {
         LineRecorder rec = new LineRecorder();
         try (PathVm vm = PathVm.start("vgpupath-breakdown", engine, w.append(Long.MAX_VALUE / 2, every), rec)) {
             rec.vm.set(vm);
-            vm.awaitRequests(SETUP_REQUESTS + 2, BOOT_TIMEOUT);
+            vm.awaitRequests(GuestWorkload.SETUP_REQUESTS + 2, BOOT_TIMEOUT);
             rec.from = System.nanoTime() + warm;
             long deadline = System.nanoTime() + warm + measure + BOOT_TIMEOUT;
             while (true) {
@@ -192,6 +190,9 @@ public final class VgpuPathCommand implements Callable<Integer> {
                     throw vm.failure("the guest's stats: " + rec.error.getMessage());
                 }
                 if (first != null && last != null && last.arrivedNanos() - first.arrivedNanos() >= measure) {
+                    if (first.takenNanos() < 0 || last.takenNanos() < 0) {
+                        throw vm.failure("the device no longer knew when it took the lines' requests");
+                    }
                     return Breakdown.of(first, last);
                 }
                 if (vm.ended()) {
@@ -234,11 +235,14 @@ public final class VgpuPathCommand implements Callable<Integer> {
                 if (s == null) {
                     return;
                 }
+                // The loop's P-th request is the device's completion number SETUP_REQUESTS + P - 1; at depth 1 it has
+                // completed before the guest prints.
+                long taken = s.takenNanos(GuestWorkload.SETUP_REQUESTS + StatsLine.posted(line) - 1);
                 if (first == null) {
                     s.restart();
-                    first = StatsLine.parse(line, at, s.snapshot());
+                    first = StatsLine.parse(line, at, taken, s.snapshot());
                 } else {
-                    last = StatsLine.parse(line, at, s.snapshot());
+                    last = StatsLine.parse(line, at, taken, s.snapshot());
                 }
             } catch (RuntimeException e) {
                 error = e; // not thrown into the UART: the measuring thread reports it

@@ -19,6 +19,10 @@ public final class VgpuStats {
     /** Latencies above this are recorded as this, ns (a minute: a stuck guest, not a distribution). */
     static final long MAX_LATENCY = 60_000_000_000L;
 
+    /** How many of the latest completions {@link #takenNanos} remembers. */
+    public static final int TAKEN_HISTORY = 4096;
+
+    private final long[] takenAt = new long[TAKEN_HISTORY];
     private final SingleWriterRecorder recorder = new SingleWriterRecorder(MAX_LATENCY, 2);
     private final Histogram total = new Histogram(MAX_LATENCY, 2);
     private Histogram interval;
@@ -41,7 +45,9 @@ public final class VgpuStats {
      * @param delivered when its completion was on the used ring
      */
     public void completed(boolean ok, long gpu, long taken, long started, long finished, long delivered) {
-        // One writer: plain read-modify-write of volatile fields publishes each total without a lock.
+        // One writer: plain read-modify-write of volatile fields publishes each total without a lock; the write of
+        // requests also publishes the slot written before it.
+        takenAt[(int) (requests % TAKEN_HISTORY)] = taken;
         requests = requests + 1;
         if (!ok) {
             errors = errors + 1;
@@ -51,6 +57,21 @@ public final class VgpuStats {
         engineNanos = engineNanos + Math.max(0, finished - started);
         deliverNanos = deliverNanos + Math.max(0, delivered - finished);
         recorder.recordValue(Math.min(MAX_LATENCY, Math.max(0, delivered - taken)));
+    }
+
+    /**
+     * When completion number {@code index} (0 for the device's first, counting every completion since it was made,
+     * across resets) was taken off the ring, {@link System#nanoTime()}; -1 when it has not completed yet or is no
+     * longer among the latest {@link #TAKEN_HISTORY} / 2. Lets a guest's own clock be matched with the host's: the
+     * device takes a request while the guest's notify is still in its VM exit.
+     */
+    public long takenNanos(long index) {
+        long n = requests;
+        if (index < 0 || index >= n || n - index > TAKEN_HISTORY / 2) {
+            return -1;
+        }
+        long t = takenAt[(int) (index % TAKEN_HISTORY)];
+        return requests - index > TAKEN_HISTORY / 2 ? -1 : t; // the writer came round to its slot meanwhile
     }
 
     /** Begins a new measured interval: what {@link #snapshot()} reports counts from now. */

@@ -62,15 +62,32 @@ class VgpuPathPartsTest {
     @Test
     void statsLinesParseAndBadOnesAreNamed() {
         VgpuStats.Snapshot s = new VgpuStats.Snapshot(0, 0, 0, 0, 0, 0, 0, 0);
-        StatsLine l = StatsLine.parse("vgpu: stats n=7 tsc=18446744073709551615 notify=1 wait=2 turn=3 print=4", 5, s);
-        assertEquals(new StatsLine(5, 7, -1L, 1, 2, 3, 4, s), l);
+        String text = "vgpu: stats n=7 posted=8 kick=99 tsc=18446744073709551615 notify=1 wait=2 turn=3 print=4";
+        StatsLine l = StatsLine.parse(text, 5, 6, s);
+        assertEquals(new StatsLine(5, 7, 8, 99, -1L, 1, 2, 3, 4, 6, s), l);
         assertEquals(10, l.accounted());
-        assertNull(StatsLine.parse("vgpu: ok", 0, s));
-        assertThrows(IllegalArgumentException.class, () -> StatsLine.parse("vgpu: stats n=1 tsc=2", 0, s));
-        assertThrows(IllegalArgumentException.class,
-                () -> StatsLine.parse("vgpu: stats n=1 tsc=2 notify=x wait=2 turn=3 print=4", 0, s));
-        assertThrows(IllegalArgumentException.class,
-                () -> StatsLine.parse("vgpu: stats n=1 tsc=2 kick=1 wait=2 turn=3 print=4", 0, s));
+        assertEquals(8, StatsLine.posted(text));
+        assertEquals(-1, StatsLine.posted("vgpu: ok posted=3"));
+        assertNull(StatsLine.parse("vgpu: ok", 0, 0, s));
+        assertThrows(IllegalArgumentException.class, () -> StatsLine.parse("vgpu: stats n=1 tsc=2", 0, 0, s));
+        assertThrows(IllegalArgumentException.class, () -> StatsLine.parse(
+                "vgpu: stats n=1 posted=1 kick=1 tsc=2 notify=x wait=2 turn=3 print=4", 0, 0, s));
+        assertThrows(IllegalArgumentException.class, () -> StatsLine.parse(
+                "vgpu: stats n=1 posted=1 kick=1 tsc=2 exit=1 wait=2 turn=3 print=4", 0, 0, s));
+    }
+
+    @Test
+    void theDeviceRemembersWhenItTookItsLatestRequests() {
+        VgpuStats st = new VgpuStats();
+        assertEquals(-1, st.takenNanos(0));
+        for (long i = 0; i < 10_000; i++) {
+            st.completed(true, 1, 1_000 + i, 2_000 + i, 3_000 + i, 4_000 + i);
+        }
+        assertEquals(1_000 + 9_999, st.takenNanos(9_999));
+        assertEquals(1_000 + 10_000 - VgpuStats.TAKEN_HISTORY / 2, st.takenNanos(10_000 - VgpuStats.TAKEN_HISTORY / 2));
+        assertEquals(-1, st.takenNanos(10_000 - VgpuStats.TAKEN_HISTORY / 2 - 1), "forgotten");
+        assertEquals(-1, st.takenNanos(10_000), "not completed yet");
+        assertEquals(-1, st.takenNanos(-1));
     }
 
     @Test
@@ -87,14 +104,15 @@ class VgpuPathPartsTest {
 
     @Test
     void theBreakdownPutsTheHostsStagesInsideTheGuestsLatency() {
-        // 1,000 requests over 2 s at 2.5 cycles/ns (TSC 5e9 cycles). Per request: kick 40 us, wait 1,460 us (the
+        // 1,000 requests over 2 s at 2.5 cycles/ns (the kicks 5e9 cycles and 2 s apart; the lines arrived later). Per request: kick 40 us, wait 1,460 us (the
         // latency 1,500 us), turnaround 100 us, and 400 us of lines printed in all; the host saw 1,000 completions,
         // each 1,000 us of device time, 1,010 us on the engine, 50 us queued and 20 us delivering.
         double c = 2.5e3; // cycles per us
-        StatsLine a = new StatsLine(1_000_000_000L, 100, 10_000, 5, 6, 7, 8, null);
+        StatsLine a = new StatsLine(7_000_000_000L, 100, 100, 10_000, 20_000, 5, 6, 7, 8, 1_000_000_000L, null);
         VgpuStats.Snapshot h = new VgpuStats.Snapshot(1000, 0, 1_000_000_000L, 0, 0, 50_000, 1_010_000, 20_000);
-        StatsLine b = new StatsLine(3_000_000_000L, 1100, 10_000 + 5_000_000_000L, 5 + (long) (40 * c * 1000),
-                6 + (long) (1460 * c * 1000), 7 + (long) (100 * c * 1000), 8 + (long) (400 * c), h);
+        StatsLine b = new StatsLine(9_500_000_000L, 1100, 1100, 10_000 + 5_000_000_000L, 20_000 + 5_000_001_000L,
+                5 + (long) (40 * c * 1000), 6 + (long) (1460 * c * 1000), 7 + (long) (100 * c * 1000),
+                8 + (long) (400 * c), 3_000_000_000L, h);
         Breakdown k = Breakdown.of(a, b);
         assertEquals(2.5, k.tscGhz(), 1e-12);
         assertEquals(1000, k.requests());
@@ -110,6 +128,10 @@ class VgpuPathPartsTest {
         k.print(new PrintWriter(out));
         assertTrue(out.toString().matches("(?s).*\nbreakdown: overhead \\(latency - device time\\) +500\\.00 us +33\\.33 %\n.*"),
                 out.toString());
+        assertEquals(2.0, k.seconds(), 1e-12);
         assertThrows(IllegalArgumentException.class, () -> Breakdown.of(a, a));
+        StatsLine unknown = new StatsLine(b.arrivedNanos(), b.completed(), b.posted(), b.kickTsc(), b.tsc(), b.kicked(),
+                b.waited(), b.turn(), b.print(), -1, h);
+        assertThrows(IllegalArgumentException.class, () -> Breakdown.of(a, unknown));
     }
 }
