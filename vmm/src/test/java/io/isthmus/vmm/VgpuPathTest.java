@@ -45,7 +45,7 @@ class VgpuPathTest {
     private static final Pattern TOTAL = Pattern.compile("ratio: ([0-9.]+) over all rounds");
     private static final Pattern HEAD = Pattern.compile("breakdown: depth 1, (\\d+) requests over ([0-9.]+) s \\(the"
             + " device counted (\\d+), (\\d+) errors\\), guest TSC ([0-9.]+) GHz");
-    private static final Pattern PART = Pattern.compile("breakdown: (\\S.*?)\\s+(-?[0-9.]+) us\\s+(-?[0-9.]+) %");
+    private static final Pattern PART = Pattern.compile("breakdown:\\s+(\\S.*?)\\s+(-?[0-9.]+) us\\s+(-?[0-9.]+) %");
 
     @Test
     void throughTheVmAgainstStraightOnTheEngine() {
