@@ -176,7 +176,10 @@ static void hostile(void) {
  * two lines tsc advances by exactly the sum of the buckets' advances. kick is the TSC just before the latest kick,
  * the one that made request P (the P-th of the loop) available. The guest does not know the TSC's rate: the host
  * learns it from when its device took request P off the ring (within that kick's VM exit). At depth=1
- * notify + wait is guest submit to completion seen by the guest. */
+ * notify + wait is guest submit to completion seen by the guest.
+ * With irq as well, the loop waits for completions with interrupts instead of polling: it lets the device interrupt
+ * (the transport's GSI, 24 + its slot, on the second IOAPIC, level-triggered), and halts until the used ring moves,
+ * so a vCPU waiting leaves its host CPU to the engine; the handler acknowledges the transport and the LAPIC. */
 enum { ST_NOTIFY, ST_WAIT, ST_TURN, ST_PRINT };
 static u64 st_mark, st_bucket[4], st_kick, st_posted;
 static inline u64 rdtsc(void) {
@@ -193,9 +196,53 @@ static void st_line(u64 n) {
     puts_(" turn="); putdec(st_bucket[ST_TURN]); puts_(" print="); putdec(st_bucket[ST_PRINT]); puts_("\n");
     st_to(ST_PRINT);
 }
+#define ST_VECTOR 0x40
+#define ST_LAPIC 0xfee00000ull
+#define ST_IOAPIC2 0xfec10000ull
+static u64 st_idt[2 * (ST_VECTOR + 1)] __attribute__((aligned(16)));
+static int st_irq_mode;
+static volatile u64 st_irqs;
+void st_irq_entry(void);
+void st_fault_entry(void);
+__asm__(".globl st_irq_entry\nst_irq_entry:\n"
+        "  push %rax\n  push %rcx\n  push %rdx\n  push %rsi\n  push %rdi\n  push %r8\n  push %r9\n  push %r10\n"
+        "  push %r11\n  call st_irq\n  pop %r11\n  pop %r10\n  pop %r9\n  pop %r8\n  pop %rdi\n  pop %rsi\n"
+        "  pop %rdx\n  pop %rcx\n  pop %rax\n  iretq\n"
+        ".globl st_fault_entry\nst_fault_entry:\n  and $-16, %rsp\n  call st_fault\n");
+void st_irq(void) {
+    wr(0x064, rd(0x060)); /* InterruptACK what InterruptStatus says: the line drops */
+    st_irqs++;
+    *(volatile u32 *)(ST_LAPIC + 0xb0) = 0;
+}
+void st_fault(void) { puts_("vgpu: unexpected exception\n"); debug_exit(0x32); }
+static void st_gate(int v, void (*h)(void)) {
+    u64 a = (u64)h;
+    st_idt[2 * v] = (a & 0xffff) | (0x08ull << 16) | (0x8e00ull << 32) | ((a >> 16 & 0xffff) << 48);
+    st_idt[2 * v + 1] = a >> 32;
+}
+static void st_interrupts(void) {
+    for (int v = 0; v < 32; v++) st_gate(v, st_fault_entry);
+    st_gate(ST_VECTOR, st_irq_entry);
+    struct __attribute__((packed)) { u16 limit; u64 base; } d = {sizeof st_idt - 1, (u64)st_idt};
+    __asm__ volatile("lidt %0" : : "m"(d));
+    *(volatile u32 *)(ST_LAPIC + 0xf0) = 0x1ff; /* software-enabled, spurious vector 0xff */
+    *(volatile u32 *)(ST_LAPIC + 0x80) = 0;
+    u32 pin = (u32)(((u64)(unsigned long)mmio - MMIO_BASE) / MMIO_STRIDE);
+    volatile u32 *io = (volatile u32 *)(unsigned long)ST_IOAPIC2;
+    io[0] = 0x11 + 2 * pin; io[4] = 0;                      /* to APIC 0 */
+    io[0] = 0x10 + 2 * pin; io[4] = ST_VECTOR | 1u << 15;   /* fixed, physical, active high, level, unmasked */
+    avail.flags = 0;
+}
+static int st_reap(void) {
+    if (st_irq_mode) {
+        while (*(volatile u16 *)&used.idx == used_seen) __asm__ volatile("sti; hlt; cli" ::: "memory");
+    }
+    return reap();
+}
 static void stats_loop(u64 every, u64 requests, u64 depth, u64 *posted, u64 *completed, u64 *errors, u64 *gpu_ns,
                        u64 *saxpys) {
     if (every < 1) every = 1;
+    if (option("irq")) { st_irq_mode = 1; st_interrupts(); }
     for (u64 s = 0; s < depth && *posted < requests; s++, (*posted)++) {
         kernel_request(&reqs[s], (int)(*posted % (u64)nmix));
         post((int)s);
@@ -208,7 +255,7 @@ static void stats_loop(u64 every, u64 requests, u64 depth, u64 *posted, u64 *com
     kick();
     st_to(ST_NOTIFY);
     while (*completed < requests) {
-        int s = reap();
+        int s = st_reap();
         st_to(ST_WAIT);
         struct completion *c = &cpls[s];
         (*completed)++;

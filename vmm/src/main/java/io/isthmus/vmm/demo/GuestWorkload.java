@@ -60,6 +60,17 @@ public record GuestWorkload(List<Launch> launches, int depth) {
      * positive, the TSC-timed loop printing its totals every {@code statsEvery} completions.
      */
     public String append(long requests, long statsEvery) {
+        return append(requests, statsEvery, false);
+    }
+
+    /**
+     * As {@link #append(long, long)}; with {@code interrupts}, the driver waits for completions halted until its
+     * interrupt instead of polling (its TSC-timed loop, printing only at its start when {@code statsEvery} is 0).
+     */
+    public String append(long requests, long statsEvery, boolean interrupts) {
+        if (interrupts) {
+            return append(requests, statsEvery > 0 ? statsEvery : Long.MAX_VALUE, false) + " irq";
+        }
         if (requests < 1) {
             throw new IllegalArgumentException("requests " + requests);
         }

@@ -73,6 +73,11 @@ public final class VgpuPathCommand implements Callable<Integer> {
             description = "alternating pairs (VM, direct), 1 to 100 (default ${DEFAULT-VALUE})")
     int rounds;
 
+    @Option(names = "--wait", defaultValue = "poll", paramLabel = "HOW",
+            description = "how the guest waits for completions: poll (the used ring, interrupts suppressed) or irq"
+                    + " (halted until the device's interrupt) (default ${DEFAULT-VALUE})")
+    String wait;
+
     @Option(names = "--breakdown", negatable = true, defaultValue = "true",
             description = "also time each request at depth 1 and say where its time goes (default on)")
     boolean breakdown;
@@ -109,11 +114,14 @@ public final class VgpuPathCommand implements Callable<Integer> {
         if (rounds < 1 || rounds > 100) {
             throw new ConfigurationException("--rounds " + rounds + " is out of range; use 1 to 100");
         }
+        if (!wait.equals("poll") && !wait.equals("irq")) {
+            throw new ConfigurationException("--wait " + wait + ": use poll or irq");
+        }
         if (!VgpuHosts.ENGINES.contains(engine)) {
             throw new ConfigurationException("--engine " + engine + " is not an engine; use sim, host or cuda");
         }
-        out.printf(Locale.ROOT, "vgpu-path: engine %s, kernel %s, depth %d, %d rounds of %.3f s a side after %.3f s"
-                + " of warm-up%n", engine, w.kernels(), depth, rounds, measure / 1e9, warm / 1e9);
+        out.printf(Locale.ROOT, "vgpu-path: engine %s, kernel %s, depth %d, guest waits by %s, %d rounds of %.3f s a"
+                + " side after %.3f s of warm-up%n", engine, w.kernels(), depth, wait, rounds, measure / 1e9, warm / 1e9);
         out.flush();
         // One lease for the whole run: the engine's scheduler lives on between the rounds' machines, as in a
         // long-running VMM process.
@@ -158,7 +166,8 @@ public final class VgpuPathCommand implements Callable<Integer> {
 
     /** One VM's measured interval: {requests completed, ns, device time in ns}. */
     private long[] throughVm(GuestWorkload w, String label, long warm, long measure) throws InterruptedException {
-        try (PathVm vm = PathVm.start(label, engine, w.append(Long.MAX_VALUE / 2, 0), (line, at) -> { })) {
+        try (PathVm vm = PathVm.start(label, engine, w.append(Long.MAX_VALUE / 2, 0, irq()),
+                (line, at) -> { })) {
             VgpuStats s = vm.awaitRequests(GuestWorkload.SETUP_REQUESTS + w.depth() + 1, BOOT_TIMEOUT);
             Thread.sleep(warm / 1_000_000, (int) (warm % 1_000_000));
             s.restart();
@@ -179,7 +188,8 @@ public final class VgpuPathCommand implements Callable<Integer> {
     /** The depth-1 VM whose driver times each request; the breakdown between two of its lines. */
     private Breakdown breakdown(GuestWorkload w, long every, long warm, long measure) throws InterruptedException {
         LineRecorder rec = new LineRecorder();
-        try (PathVm vm = PathVm.start("vgpupath-breakdown", engine, w.append(Long.MAX_VALUE / 2, every), rec)) {
+        try (PathVm vm = PathVm.start("vgpupath-breakdown", engine, w.append(Long.MAX_VALUE / 2, every, irq()),
+                rec)) {
             rec.vm.set(vm);
             vm.awaitRequests(GuestWorkload.SETUP_REQUESTS + 2, BOOT_TIMEOUT);
             rec.from = System.nanoTime() + warm;
@@ -204,6 +214,10 @@ public final class VgpuPathCommand implements Callable<Integer> {
                 Thread.sleep(20);
             }
         }
+    }
+
+    private boolean irq() {
+        return wait.equals("irq");
     }
 
     private DeviceEngine newEngine() {

@@ -30,6 +30,10 @@ class VgpuPathPartsTest {
         assertEquals("requests=500 depth=4 mix=spin:1000,saxpy:4096,copy:16384,matmul:64", w.append(500, 0));
         assertEquals("requests=9 depth=4 mix=spin:1000,saxpy:4096,copy:16384,matmul:64 stats=3", w.append(9, 3));
         assertEquals("spin:1000us,saxpy:4096,copy:16384,matmul:64", w.kernels());
+        assertEquals("requests=5 depth=4 mix=spin:1000,saxpy:4096,copy:16384,matmul:64 stats=" + Long.MAX_VALUE
+                + " irq", w.append(5, 0, true));
+        assertEquals("requests=5 depth=4 mix=spin:1000,saxpy:4096,copy:16384,matmul:64 stats=7 irq",
+                w.append(5, 7, true));
         assertEquals("requests=1 depth=1 mix=spin:100", GuestWorkload.parse("spin:100us", 1).append(1, 0));
     }
 
@@ -50,7 +54,8 @@ class VgpuPathPartsTest {
     @Test
     void theCommandRefusesBadOptionsBeforeItBootsAnything() {
         for (String[] args : List.of(new String[] {"--kernel", "matmul:128"}, new String[] {"--engine", "tpu"},
-                new String[] {"--rounds", "0"}, new String[] {"--duration", "10ms"}, new String[] {"--depth", "0"})) {
+                new String[] {"--rounds", "0"}, new String[] {"--duration", "10ms"}, new String[] {"--depth", "0"},
+                new String[] {"--wait", "sometimes"})) {
             StringWriter err = new StringWriter();
             int status = new CommandLine(new VgpuPathCommand()).setOut(new PrintWriter(new StringWriter()))
                     .setErr(new PrintWriter(err)).execute(args);
