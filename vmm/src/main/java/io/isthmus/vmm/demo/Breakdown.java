@@ -7,10 +7,9 @@ import io.isthmus.vmm.vgpu.VgpuStats;
 
 /**
  * Where one request's time goes on the virtual path at depth 1, from two {@link StatsLine}s of the guest driver's
- * TSC-timed loop and the device's {@link VgpuStats} over as many requests (restarted when the first line arrived,
- * read when the second did: the serial port's output thread delivers lines a little late, so the device's window is
- * the guest's shifted by a few requests). Guest cycles become ns at the TSC rate that two kicks give, timed by the
- * guest before each and by the device when it took the request.
+ * TSC-timed loop and what the device's {@link VgpuStats} remembers of exactly the same requests (its totals at the
+ * lines' requests, {@link VgpuStats#completion}). Guest cycles become ns at the TSC rate that two kicks give, timed
+ * by the guest before each and by the device when it took the request.
  *
  * <p>A request's latency (guest submit to completion seen by the guest) is, on one timeline, kick → taken off the
  * ring by the device (the notify's VM exit), taken → started (queued: the scheduler's wake-up), started → finished
@@ -21,7 +20,7 @@ import io.isthmus.vmm.vgpu.VgpuStats;
  * figures are means per request, ns. Immutable.
  *
  * @param requests      requests between the lines (the guest's count)
- * @param hostRequests  the device's count of completions over the same interval
+ * @param hostRequests  the device's count of completions between the same two requests
  * @param hostErrors    of them, those with an error status
  * @param seconds       host time between the two kicks
  * @param tscGhz        the guest's TSC rate, cycles per ns
@@ -47,14 +46,22 @@ public record Breakdown(long requests, long hostRequests, long hostErrors, doubl
     public static Breakdown of(StatsLine from, StatsLine to) {
         long n = to.completed() - from.completed();
         long tsc = to.kickTsc() - from.kickTsc();
-        long dt = to.takenNanos() - from.takenNanos();
-        if (n <= 0 || tsc <= 0 || to.host() == null) {
+        if (n <= 0 || tsc <= 0) {
             throw new IllegalArgumentException("no requests between the guest's stats lines (" + from + " to " + to
                     + ")");
         }
-        if (from.takenNanos() < 0 || to.takenNanos() < 0 || dt <= 0) {
-            throw new IllegalArgumentException("the device's times of the lines' kicks are unknown (" + from + " to "
-                    + to + ")");
+        if (from.kick() == null || to.kick() == null || from.seen() == null || to.seen() == null) {
+            throw new IllegalArgumentException("the device no longer remembers the requests the guest's stats lines"
+                    + " name (" + from + " to " + to + ")");
+        }
+        VgpuStats.Completion a = from.seen(), b = to.seen();
+        if (b.index() - a.index() != n) {
+            throw new IllegalArgumentException("the device completed " + (b.index() - a.index()) + " requests where"
+                    + " the guest saw " + n);
+        }
+        long dt = to.kick().takenNanos() - from.kick().takenNanos();
+        if (dt <= 0) {
+            throw new IllegalArgumentException("the device took the lines' kicks " + dt + " ns apart");
         }
         // Both clocks at the same two events, the kicks the device took within their VM exits: the TSC's rate
         // within the exits' jitter over the whole interval.
@@ -63,11 +70,12 @@ public record Breakdown(long requests, long hostRequests, long hostErrors, doubl
         double latency = ((to.kicked() - from.kicked()) + (to.waited() - from.waited())) / perRequest;
         double turn = (to.turn() - from.turn()) / perRequest;
         double notify = (to.kicked() - from.kicked()) / perRequest;
-        VgpuStats.Snapshot h = to.host();
-        double device = h.requests() == 0 ? 0 : (double) h.gpuNanos() / h.requests();
-        double rest = latency - h.queuedNanos() - h.engineNanos() - h.deliverNanos();
-        return new Breakdown(n, h.requests(), h.errors(), dt / 1e9, ghz, latency, turn, notify, device,
-                h.engineNanos() - device, h.queuedNanos(), h.deliverNanos(), rest);
+        double device = (double) (b.gpuNanos() - a.gpuNanos()) / n;
+        double queued = (double) (b.queuedNanos() - a.queuedNanos()) / n;
+        double engine = (double) (b.engineNanos() - a.engineNanos()) / n;
+        double deliver = (double) (b.deliverNanos() - a.deliverNanos()) / n;
+        return new Breakdown(n, b.index() - a.index(), b.errors() - a.errors(), dt / 1e9, ghz, latency, turn, notify,
+                device, engine - device, queued, deliver, latency - queued - engine - deliver);
     }
 
     /** @return guest submit to the next submit: the latency plus the turnaround */

@@ -57,7 +57,7 @@ final class PathVm implements AutoCloseable {
      * @param label  its vGPU's {@code id=}, its name in {@link VgpuHosts#usage}
      * @param engine the vGPU's engine (sim, host or cuda)
      * @param append the driver's command line ({@link GuestWorkload#append})
-     * @param lines  gets each line the driver prints, on the vCPU's thread, with when it arrived
+     * @param lines  gets each line the driver prints, on the UART's output thread, with when it arrived
      * @throws IllegalStateException when the machine cannot be made (no /dev/kvm, the engine unavailable)
      */
     static PathVm start(String label, String engine, String append, ObjLongConsumer<String> lines) {

@@ -8,12 +8,12 @@ import java.util.function.ObjLongConsumer;
 
 /**
  * A guest's serial output ({@code -serial stdio}'s host stream) cut into lines: each complete line goes, with the
- * {@link System#nanoTime()} its newline arrived at, to a listener on the writing thread (the vCPU's, which waits
- * meanwhile: a guest timing itself does so while it prints), and the last lines are kept for error messages.
+ * {@link System#nanoTime()} its newline arrived at, to a listener on the writing thread (the UART's output thread,
+ * which hands bytes over a little after the guest wrote them), and the last lines are kept for error messages.
  * Carriage returns are dropped; a line longer than 4 KiB is cut there.
  *
- * <p>Lifetime: its machine's. Thread-safety: one writer (the UART writes from a vCPU thread); {@link #tail()} from
- * any thread.
+ * <p>Lifetime: its machine's. Thread-safety: one writer (the UART's output thread); {@link #tail()} from any thread
+ * (the partial line it adds is read without a lock: for messages only).
  */
 final class SerialLines extends OutputStream {
     private static final int MAX_LINE = 4096, KEEP = 40;

@@ -5,7 +5,7 @@ import io.isthmus.vmm.vgpu.VgpuStats;
 /**
  * One {@code vgpu: stats ...} line of the guest driver's TSC-timed loop ({@code stats=K}; see {@code vgpu.c}): the
  * guest's totals so far, in TSC cycles, with when the host received the line and what the device's
- * {@link VgpuStats} said at that moment. Immutable.
+ * {@link VgpuStats} remembers of the requests the line names. Immutable.
  *
  * @param arrivedNanos when its newline reached the host, {@link System#nanoTime()}
  * @param completed    requests the guest had seen complete
@@ -16,25 +16,26 @@ import io.isthmus.vmm.vgpu.VgpuStats;
  * @param waited       cycles from a kick's return until the used ring showed a completion
  * @param turn         cycles from seeing a completion to the next kick (reading it, building the next request)
  * @param print        cycles printing the earlier lines
- * @param takenNanos   when the device took the {@code posted}-th request off the ring ({@link System#nanoTime()}),
- *                     within that kick's VM exit; -1 where unknown
- * @param host         the device's statistics when it arrived (null where none were taken)
+ * @param kick         the device's completion of the loop's {@code posted}-th request (when it took it off the ring,
+ *                     within that kick's VM exit), or null where unknown
+ * @param seen         the device's completion of the loop's {@code completed}-th request (its totals up to it), or
+ *                     null where unknown
  */
 public record StatsLine(long arrivedNanos, long completed, long posted, long kickTsc, long tsc, long kicked,
-                        long waited, long turn, long print, long takenNanos, VgpuStats.Snapshot host) {
+                        long waited, long turn, long print, VgpuStats.Completion kick, VgpuStats.Completion seen) {
     /** How every such line begins. */
     public static final String PREFIX = "vgpu: stats ";
     private static final String[] KEYS = {"n", "posted", "kick", "tsc", "notify", "wait", "turn", "print"};
 
-    /** @return the {@code posted} field of a stats line, or -1 when {@code line} is not one or has none */
-    public static long posted(String line) {
-        int i = line.startsWith(PREFIX) ? line.indexOf(" posted=") : -1;
+    /** @return field {@code key} of a stats line ({@code n} or {@code posted}), or -1 when it has none */
+    public static long field(String line, String key) {
+        int i = line.startsWith(PREFIX) ? line.indexOf(" " + key + "=") : -1;
         if (i < 0) {
             return -1;
         }
-        int end = line.indexOf(' ', i + 8);
+        int from = i + key.length() + 2, end = line.indexOf(' ', from);
         try {
-            return Long.parseLong(line.substring(i + 8, end < 0 ? line.length() : end));
+            return Long.parseLong(line.substring(from, end < 0 ? line.length() : end));
         } catch (NumberFormatException e) {
             return -1;
         }
@@ -45,7 +46,8 @@ public record StatsLine(long arrivedNanos, long completed, long posted, long kic
      *
      * @throws IllegalArgumentException when it begins as one but is malformed (a guest driver of another version)
      */
-    public static StatsLine parse(String line, long arrivedNanos, long takenNanos, VgpuStats.Snapshot host) {
+    public static StatsLine parse(String line, long arrivedNanos, VgpuStats.Completion kick,
+                                  VgpuStats.Completion seen) {
         if (!line.startsWith(PREFIX)) {
             return null;
         }
@@ -68,7 +70,7 @@ public record StatsLine(long arrivedNanos, long completed, long posted, long kic
                         + line, e);
             }
         }
-        return new StatsLine(arrivedNanos, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], takenNanos, host);
+        return new StatsLine(arrivedNanos, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], kick, seen);
     }
 
     /** @return the cycles the guest accounted for since it began (they equal the TSC's advance since then) */

@@ -200,9 +200,6 @@ public final class VgpuPathCommand implements Callable<Integer> {
                     throw vm.failure("the guest's stats: " + rec.error.getMessage());
                 }
                 if (first != null && last != null && last.arrivedNanos() - first.arrivedNanos() >= measure) {
-                    if (first.takenNanos() < 0 || last.takenNanos() < 0) {
-                        throw vm.failure("the device no longer knew when it took the lines' requests");
-                    }
                     return Breakdown.of(first, last);
                 }
                 if (vm.ended()) {
@@ -229,8 +226,8 @@ public final class VgpuPathCommand implements Callable<Integer> {
     }
 
     /**
-     * Takes the guest's stats lines on the vCPU's thread: the first that arrives after {@link #from} restarts the
-     * device's statistics and is the breakdown's start; each later one, with a snapshot of them, its end so far.
+     * Takes the guest's stats lines (on the serial port's output thread): the first that arrives after {@link #from}
+     * is the breakdown's start, each later one its end so far, each with what the device remembers of its requests.
      */
     private static final class LineRecorder implements ObjLongConsumer<String> {
         final AtomicReference<PathVm> vm = new AtomicReference<>();
@@ -249,14 +246,15 @@ public final class VgpuPathCommand implements Callable<Integer> {
                 if (s == null) {
                     return;
                 }
-                // The loop's P-th request is the device's completion number SETUP_REQUESTS + P - 1; at depth 1 it has
-                // completed before the guest prints.
-                long taken = s.takenNanos(GuestWorkload.SETUP_REQUESTS + StatsLine.posted(line) - 1);
+                // The loop's P-th request is the device's completion number SETUP_REQUESTS + P - 1; at depth 1 both
+                // the kicked and the seen one have completed before the guest prints.
+                long base = GuestWorkload.SETUP_REQUESTS - 1;
+                StatsLine l = StatsLine.parse(line, at, s.completion(base + StatsLine.field(line, "posted")),
+                        s.completion(base + StatsLine.field(line, "n")));
                 if (first == null) {
-                    s.restart();
-                    first = StatsLine.parse(line, at, taken, s.snapshot());
+                    first = l;
                 } else {
-                    last = StatsLine.parse(line, at, taken, s.snapshot());
+                    last = l;
                 }
             } catch (RuntimeException e) {
                 error = e; // not thrown into the UART: the measuring thread reports it

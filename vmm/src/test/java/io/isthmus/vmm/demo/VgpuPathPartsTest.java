@@ -66,33 +66,40 @@ class VgpuPathPartsTest {
 
     @Test
     void statsLinesParseAndBadOnesAreNamed() {
-        VgpuStats.Snapshot s = new VgpuStats.Snapshot(0, 0, 0, 0, 0, 0, 0, 0);
+        VgpuStats.Completion k = new VgpuStats.Completion(3, 4, 0, 0, 0, 0, 0), c = new VgpuStats.Completion(2, 0, 0,
+                0, 0, 0, 0);
         String text = "vgpu: stats n=7 posted=8 kick=99 tsc=18446744073709551615 notify=1 wait=2 turn=3 print=4";
-        StatsLine l = StatsLine.parse(text, 5, 6, s);
-        assertEquals(new StatsLine(5, 7, 8, 99, -1L, 1, 2, 3, 4, 6, s), l);
+        StatsLine l = StatsLine.parse(text, 5, k, c);
+        assertEquals(new StatsLine(5, 7, 8, 99, -1L, 1, 2, 3, 4, k, c), l);
         assertEquals(10, l.accounted());
-        assertEquals(8, StatsLine.posted(text));
-        assertEquals(-1, StatsLine.posted("vgpu: ok posted=3"));
-        assertNull(StatsLine.parse("vgpu: ok", 0, 0, s));
-        assertThrows(IllegalArgumentException.class, () -> StatsLine.parse("vgpu: stats n=1 tsc=2", 0, 0, s));
+        assertEquals(8, StatsLine.field(text, "posted"));
+        assertEquals(7, StatsLine.field(text, "n"));
+        assertEquals(-1, StatsLine.field("vgpu: ok posted=3", "posted"));
+        assertNull(StatsLine.parse("vgpu: ok", 0, k, c));
+        assertThrows(IllegalArgumentException.class, () -> StatsLine.parse("vgpu: stats n=1 tsc=2", 0, k, c));
         assertThrows(IllegalArgumentException.class, () -> StatsLine.parse(
-                "vgpu: stats n=1 posted=1 kick=1 tsc=2 notify=x wait=2 turn=3 print=4", 0, 0, s));
+                "vgpu: stats n=1 posted=1 kick=1 tsc=2 notify=x wait=2 turn=3 print=4", 0, k, c));
         assertThrows(IllegalArgumentException.class, () -> StatsLine.parse(
-                "vgpu: stats n=1 posted=1 kick=1 tsc=2 exit=1 wait=2 turn=3 print=4", 0, 0, s));
+                "vgpu: stats n=1 posted=1 kick=1 tsc=2 exit=1 wait=2 turn=3 print=4", 0, k, c));
     }
 
     @Test
-    void theDeviceRemembersWhenItTookItsLatestRequests() {
+    void theDeviceRemembersItsLatestCompletionsWithTheirTotals() {
         VgpuStats st = new VgpuStats();
-        assertEquals(-1, st.takenNanos(0));
+        assertNull(st.completion(0));
         for (long i = 0; i < 10_000; i++) {
-            st.completed(true, 1, 1_000 + i, 2_000 + i, 3_000 + i, 4_000 + i);
+            st.completed(i % 100 != 7, 10, 1_000 + i, 1_003 + i, 1_013 + i, 1_014 + i);
         }
-        assertEquals(1_000 + 9_999, st.takenNanos(9_999));
-        assertEquals(1_000 + 10_000 - VgpuStats.TAKEN_HISTORY / 2, st.takenNanos(10_000 - VgpuStats.TAKEN_HISTORY / 2));
-        assertEquals(-1, st.takenNanos(10_000 - VgpuStats.TAKEN_HISTORY / 2 - 1), "forgotten");
-        assertEquals(-1, st.takenNanos(10_000), "not completed yet");
-        assertEquals(-1, st.takenNanos(-1));
+        assertEquals(new VgpuStats.Completion(9_999, 10_999, 100, 100_000, 30_000, 100_000, 10_000),
+                st.completion(9_999));
+        VgpuStats.Completion a = st.completion(10_000 - VgpuStats.HISTORY / 2);
+        assertEquals(new VgpuStats.Completion(a.index(), 1_000 + a.index(), a.index() / 100 + 1, 10 * (a.index() + 1),
+                3 * (a.index() + 1), 10 * (a.index() + 1), a.index() + 1), a);
+        assertNull(st.completion(10_000 - VgpuStats.HISTORY / 2 - 1), "forgotten");
+        assertNull(st.completion(10_000), "not completed yet");
+        assertNull(st.completion(-1));
+        assertEquals(10_000, st.snapshot().requests(), "the totals as before");
+        assertEquals(100, st.snapshot().errors());
     }
 
     @Test
@@ -113,11 +120,14 @@ class VgpuPathPartsTest {
         // latency 1,500 us), turnaround 100 us, and 400 us of lines printed in all; the host saw 1,000 completions,
         // each 1,000 us of device time, 1,010 us on the engine, 50 us queued and 20 us delivering.
         double c = 2.5e3; // cycles per us
-        StatsLine a = new StatsLine(7_000_000_000L, 100, 100, 10_000, 20_000, 5, 6, 7, 8, 1_000_000_000L, null);
-        VgpuStats.Snapshot h = new VgpuStats.Snapshot(1000, 0, 1_000_000_000L, 0, 0, 50_000, 1_010_000, 20_000);
+        StatsLine a = new StatsLine(7_000_000_000L, 100, 100, 10_000, 20_000, 5, 6, 7, 8,
+                new VgpuStats.Completion(108, 1_000_000_000L, 3, 0, 0, 0, 0),
+                new VgpuStats.Completion(108, 1_000_000_000L, 3, 500, 600, 700, 800));
         StatsLine b = new StatsLine(9_500_000_000L, 1100, 1100, 10_000 + 5_000_000_000L, 20_000 + 5_000_001_000L,
                 5 + (long) (40 * c * 1000), 6 + (long) (1460 * c * 1000), 7 + (long) (100 * c * 1000),
-                8 + (long) (400 * c), 3_000_000_000L, h);
+                8 + (long) (400 * c), new VgpuStats.Completion(1108, 3_000_000_000L, 0, 0, 0, 0, 0),
+                new VgpuStats.Completion(1108, 3_000_000_000L, 3, 500 + 1_000_000_000L, 600 + 50_000_000L,
+                        700 + 1_010_000_000L, 800 + 20_000_000L));
         Breakdown k = Breakdown.of(a, b);
         assertEquals(2.5, k.tscGhz(), 1e-12);
         assertEquals(1000, k.requests());
@@ -136,7 +146,11 @@ class VgpuPathPartsTest {
         assertEquals(2.0, k.seconds(), 1e-12);
         assertThrows(IllegalArgumentException.class, () -> Breakdown.of(a, a));
         StatsLine unknown = new StatsLine(b.arrivedNanos(), b.completed(), b.posted(), b.kickTsc(), b.tsc(), b.kicked(),
-                b.waited(), b.turn(), b.print(), -1, h);
+                b.waited(), b.turn(), b.print(), null, b.seen());
         assertThrows(IllegalArgumentException.class, () -> Breakdown.of(a, unknown));
+        StatsLine lost = new StatsLine(b.arrivedNanos(), b.completed(), b.posted(), b.kickTsc(), b.tsc(), b.kicked(),
+                b.waited(), b.turn(), b.print(), b.kick(), new VgpuStats.Completion(1107, 0, 3, 0, 0, 0, 0));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Breakdown.of(a, lost)).getMessage()
+                .contains("the device completed 999 requests where the guest saw 1000"));
     }
 }
