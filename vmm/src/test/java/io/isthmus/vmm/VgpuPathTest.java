@@ -23,8 +23,7 @@ import picocli.CommandLine;
  * kernels 8 deep, one round against the same launches straight on the engine, and the depth-1 breakdown. It checks
  * what the command computes from both sides' counts and the breakdown's parts against each other and against the
  * kernel's known device time; not the 95 % target (a loaded CI machine, one lab CPU), but a floor the path must clear
- * however loaded: the guest keeps 8 one-millisecond kernels queued, so the engine is idle only while the scheduler's
- * thread waits for the CPU the guest's vCPU shares with it.
+ * however loaded (see {@link #FLOOR}).
  *
  * <p>{@code -Disthmus.vgpupath.kernels=spin:1ms/spin:100us/...} (and {@code -Disthmus.vgpupath.depth=N},
  * {@code -Disthmus.vgpupath.wait=irq}; given through
@@ -34,10 +33,11 @@ import picocli.CommandLine;
 @Tag("kvm")
 class VgpuPathTest {
     /**
-     * The lowest ratio the short form accepts. On the lab's one CPU the polling vCPU, the engine's thread and QEMU's
-     * emulation share one host thread: the quiet lab measured 0.15 (README.md), the engine getting about a quarter of
-     * the CPU; a third of that still fails a path that loses notifications or completions (each then waits for a
-     * later kick or a time-out: the engine would idle for most of the interval).
+     * The lowest ratio the short form accepts. On the lab's one CPU the polling vCPU, the engine's thread and the
+     * UART's output thread share one emulated CPU, on a host whose two cores other builds share: spin 1 ms measured
+     * 0.10 to 0.47 per round (README.md), the engine getting a quarter of the CPU or less. Half the lowest still
+     * fails a path that loses notifications or completions (each then waits for a later kick: the engine would idle
+     * for most of the interval).
      */
     static final double FLOOR = 0.05;
 
@@ -138,9 +138,10 @@ class VgpuPathTest {
         assertTrue(kick > 0 && kick < latency && turn > 0 && enginePath >= 0 && queued >= 0 && deliver >= 0,
                 "every stage took time, the kick less than the whole: " + us);
         if (shortForm) {
-            // spin:1ms: the host engine spins 1 ms by its clock; the guest's latency must hold all of it.
-            assertEquals(1000, device, 50, "spin:1ms's device time");
-            assertTrue(latency > device, "latency " + latency + " us holds the 1 ms kernel");
+            // spin:1ms: the host engine spins until 1 ms has passed on its clock (longer where its thread waits for
+            // the CPU meanwhile), and the guest's latency holds all of it.
+            assertTrue(device >= 999 && device < latency, "spin:1ms took " + device + " us of device time in a "
+                    + latency + " us latency");
         }
     }
 }

@@ -125,25 +125,26 @@ public final class VgpuPathCommand implements Callable<Integer> {
         out.flush();
         // One lease for the whole run: the engine's scheduler lives on between the rounds' machines, as in a
         // long-running VMM process.
-        try (VgpuHosts.Lease lease = VgpuHosts.acquire(engine)) {
+        try (VgpuHosts.Lease _ = VgpuHosts.acquire(engine)) {
             List<Double> ratios = new ArrayList<>();
             long vmRequests = 0, vmNanos = 0, directLaunches = 0, directNanos = 0;
             for (int r = 1; r <= rounds; r++) {
-                long[] vm = throughVm(w, "vgpupath-" + r, warm, measure);
+                VmSide vm = throughVm(w, "vgpupath-" + r, warm, measure);
                 DirectRun.Result d;
                 try (DeviceEngine e = newEngine()) {
                     DirectRun.run(e, w.launches(), MEMORY, warm);
                     d = DirectRun.run(e, w.launches(), MEMORY, measure);
                 }
-                double vmRate = vm[0] * 1e9 / vm[1];
+                double vmRate = vm.rate();
                 ratios.add(vmRate / d.rate());
-                vmRequests += vm[0];
-                vmNanos += vm[1];
+                vmRequests += vm.requests();
+                vmNanos += vm.nanos();
                 directLaunches += d.launches();
                 directNanos += d.wallNanos();
                 out.printf(Locale.ROOT, "round %d: VM %d requests in %.3f s = %.1f/s (device time %.1f us each);"
-                                + " direct %d launches in %.3f s = %.1f/s; ratio %.4f%n", r, vm[0], vm[1] / 1e9, vmRate,
-                        vm[2] / 1e3 / Math.max(1, vm[0]), d.launches(), d.wallNanos() / 1e9, d.rate(), vmRate / d.rate());
+                                + " direct %d launches in %.3f s = %.1f/s; ratio %.4f%n", r, vm.requests(), vm.nanos() / 1e9,
+                        vmRate, vm.gpuNanos() / 1e3 / Math.max(1, vm.requests()), d.launches(), d.wallNanos() / 1e9,
+                        d.rate(), vmRate / d.rate());
                 out.flush();
             }
             double vmRate = vmRequests * 1e9 / vmNanos, directRate = directLaunches * 1e9 / directNanos;
@@ -164,8 +165,14 @@ public final class VgpuPathCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** One VM's measured interval: {requests completed, ns, device time in ns}. */
-    private long[] throughVm(GuestWorkload w, String label, long warm, long measure) throws InterruptedException {
+    /** One VM's measured interval: requests its device completed, the interval's length and their device time, ns. */
+    private record VmSide(long requests, long nanos, long gpuNanos) {
+        double rate() {
+            return requests * 1e9 / nanos;
+        }
+    }
+
+    private VmSide throughVm(GuestWorkload w, String label, long warm, long measure) throws InterruptedException {
         try (PathVm vm = PathVm.start(label, engine, w.append(Long.MAX_VALUE / 2, 0, irq()),
                 (line, at) -> { })) {
             VgpuStats s = vm.awaitRequests(GuestWorkload.SETUP_REQUESTS + w.depth() + 1, BOOT_TIMEOUT);
@@ -181,7 +188,7 @@ public final class VgpuPathCommand implements Callable<Integer> {
             if (snap.errors() > 0) {
                 throw vm.failure(snap.errors() + " of the VM's " + snap.requests() + " requests failed");
             }
-            return new long[] {snap.requests(), t1 - t0, snap.gpuNanos()};
+            return new VmSide(snap.requests(), t1 - t0, snap.gpuNanos());
         }
     }
 

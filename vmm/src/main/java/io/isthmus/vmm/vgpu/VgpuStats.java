@@ -8,12 +8,14 @@ import org.HdrHistogram.SingleWriterRecorder;
  * device time, and the distribution of their completion latency (a request taken off the ring to its completion on
  * the used ring), with where that time went: queued (taken to started on the engine: the vGPU's earlier requests,
  * other vGPUs' slices, the scheduler's wake-up), on the engine (started to finished) and delivery (finished to
- * written on the used ring with its interrupt).
+ * written on the used ring with its interrupt). It also remembers its latest {@value #HISTORY} completions, each with
+ * the totals just after it ({@link #completion}), for measuring exactly the requests a guest names.
  *
  * <p>Lifetime: its device's, across resets; {@link #restart()} begins a new measured interval. Thread-safety: one
  * writer, the scheduler's thread that delivers completions ({@link #completed}); {@link #snapshot()} and
- * {@link #restart()} from any thread (they serialize among themselves). Recording allocates nothing (an HdrHistogram
- * recorder, whose interval histograms are swapped out by the reader).
+ * {@link #restart()} from any thread (they serialize among themselves), {@link #completion} from any thread.
+ * Recording allocates nothing (an HdrHistogram recorder, whose interval histograms are swapped out by the reader, and
+ * a history array made with the statistics).
  */
 public final class VgpuStats {
     /** Latencies above this are recorded as this, ns (a minute: a stuck guest, not a distribution). */
