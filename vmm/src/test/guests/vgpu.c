@@ -598,6 +598,78 @@ static void __attribute__((noreturn)) attack_run(const char *list) {
 }
 /* ---- end of attack=LIST ---- */
 
+/* ---- stats=K: the measured loop timed with the TSC, for VgpuPathCommand's per-request breakdown ----
+ * stats=K runs the measured loop below instead of cmain's, the same requests in the same order, with every TSC cycle
+ * of it in one of four buckets: notify (the MMIO write that kicks the device: a VM exit, there and back), wait (from
+ * then until the used ring shows a completion), turn (reading the completion, building and posting the next request)
+ * and print (the lines below). Before the first kick, every K completions and after the last, one line:
+ *   vgpu: stats n=COMPLETED posted=P kick=TSC tsc=TSC notify=CYCLES wait=CYCLES turn=CYCLES print=CYCLES
+ * with the totals so far; tsc is read just before the line is printed and print counts the earlier lines, so between
+ * two lines tsc advances by exactly the sum of the buckets' advances. kick is the TSC just before the latest kick,
+ * the one that made request P (the P-th of the loop) available. The guest does not know the TSC's rate: the host
+ * learns it from when its device took request P off the ring (within that kick's VM exit). At depth=1
+ * notify + wait is guest submit to completion seen by the guest.
+ * With wait=irq, the loop waits for completions as cmain's does, halted until the device's interrupt. */
+enum { ST_NOTIFY, ST_WAIT, ST_TURN, ST_PRINT };
+static u64 st_mark, st_bucket[4], st_kick, st_posted;
+static inline u64 rdtsc(void) {
+    u32 lo, hi;
+    __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+    return (u64)hi << 32 | lo;
+}
+/* The cycles since the last mark go to bucket b. */
+static void st_to(int b) { u64 t = rdtsc(); st_bucket[b] += t - st_mark; st_mark = t; }
+static void st_line(u64 n) {
+    puts_("vgpu: stats n="); putdec(n); puts_(" posted="); putdec(st_posted); puts_(" kick="); putdec(st_kick);
+    puts_(" tsc="); putdec(st_mark);
+    puts_(" notify="); putdec(st_bucket[ST_NOTIFY]); puts_(" wait="); putdec(st_bucket[ST_WAIT]);
+    puts_(" turn="); putdec(st_bucket[ST_TURN]); puts_(" print="); putdec(st_bucket[ST_PRINT]); puts_("\n");
+    st_to(ST_PRINT);
+}
+static void stats_loop(u64 every, u64 requests, u64 depth, u64 *posted, u64 *completed, u64 *errors, u64 *gpu_ns,
+                       u64 *saxpys) {
+    if (every < 1) every = 1;
+    for (u64 s = 0; s < depth && *posted < requests; s++, (*posted)++) {
+        kernel_request(&reqs[s], (int)(*posted % (u64)nmix));
+        post((int)s);
+    }
+    st_mark = rdtsc();
+    st_line(0);
+    st_to(ST_TURN);
+    st_kick = st_mark;
+    st_posted = *posted;
+    kick();
+    st_to(ST_NOTIFY);
+    while (*completed < requests) {
+        int s = reap();
+        st_to(ST_WAIT);
+        struct completion *c = &cpls[s];
+        (*completed)++;
+        if (c->status != OK || c->tag >= (u64)nmix) {
+            (*errors)++;
+        } else {
+            mix[c->tag].done++;
+            mix[c->tag].gpu_ns += c->gpu_ns;
+            *gpu_ns += c->gpu_ns;
+            if (mix[c->tag].kernel == SAXPY) (*saxpys)++;
+        }
+        if (*completed % every == 0 || *completed == requests) {
+            st_to(ST_TURN);
+            st_line(*completed);
+        }
+        if (*posted < requests) {
+            kernel_request(&reqs[s], (int)(*posted % (u64)nmix));
+            post(s);
+            (*posted)++;
+            st_to(ST_TURN);
+            st_kick = st_mark;
+            st_posted = *posted;
+            kick();
+            st_to(ST_NOTIFY);
+        }
+    }
+}
+
 void cmain(void) {
     struct hvm_start_info *si = (struct hvm_start_info *)(unsigned long)start_info;
     if (si && si->magic == 0x336ec578 && si->cmdline_paddr) cmdline = (const char *)(unsigned long)si->cmdline_paddr;
@@ -676,6 +748,7 @@ void cmain(void) {
 
     /* The measured loop: keep depth requests in flight until requests have completed. */
     u64 posted = 0, completed = 0, errors = 0, gpu_ns = 0, saxpys = 0;
+    if ((p = option("stats"))) stats_loop(number(&p), requests, depth, &posted, &completed, &errors, &gpu_ns, &saxpys);
     for (u64 s = 0; s < depth && posted < requests; s++, posted++) {
         int m = (int)(posted % (u64)nmix);
         kernel_request(&reqs[s], m);

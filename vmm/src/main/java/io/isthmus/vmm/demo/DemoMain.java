@@ -15,8 +15,9 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "isthmus demo", mixinStandardHelpOptions = true, version = "isthmus demo 0.1",
         description = {"Demonstrations with real KVM guests: several VMs, each with an isthmus-vgpu, sharing one GPU"
-                + " engine by weight."},
-        subcommands = {GpuShareCommand.class, CommandLine.HelpCommand.class})
+                + " engine by weight (gpu-share); one VM's throughput through the vGPU path against the same kernels"
+                + " run straight on the engine, and where a request's time goes (vgpu-path)."},
+        subcommands = {GpuShareCommand.class, VgpuPathCommand.class, CommandLine.HelpCommand.class})
 public final class DemoMain implements Runnable {
     /** The program's name in messages. */
     static final String PROGRAM = "isthmus demo";

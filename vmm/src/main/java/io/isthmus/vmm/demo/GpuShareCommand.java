@@ -156,8 +156,8 @@ public final class GpuShareCommand implements Callable<Integer> {
     public Integer call() throws IOException, InterruptedException {
         int n = checkOptions();
         int[] w = weights;
-        List<Launch> launches = Launch.parseList(kernel);
-        String mix = guestMix(launches);
+        GuestWorkload workload = GuestWorkload.parse(kernel, depth);
+        List<Launch> launches = workload.launches();
         long mem = vgpuMemory();
         PrintWriter out = spec.commandLine().getOut();
         double[] targets = targets(n);
@@ -173,7 +173,7 @@ public final class GpuShareCommand implements Callable<Integer> {
             for (int i = 0; i < n; i++) {
                 String name = "vm" + (i + 1);
                 int cap = capOf(i + 1);
-                guests.add(new Guest(name, w[i], cap, new DemoVm(name, machineArgs(name, w[i], cap, mem, mix),
+                guests.add(new Guest(name, w[i], cap, new DemoVm(name, machineArgs(name, w[i], cap, mem, workload),
                         guest)));
             }
             for (Guest g : guests) {
@@ -243,10 +243,6 @@ public final class GpuShareCommand implements Callable<Integer> {
         if (!VgpuHosts.ENGINES.contains(engine)) {
             throw new ConfigurationException("--engine '" + engine + "' is not an engine; use sim, host or cuda");
         }
-        if (depth < 1 || depth > 64) {
-            throw new ConfigurationException("--depth " + depth + " is out of range; use 1 to 64 (the guest's queue"
-                    + " holds 128 descriptors, two per request)");
-        }
         if (duration <= 0 || window <= 0 || warmup < 0) {
             throw new ConfigurationException("--duration and --window must be longer than zero and --warmup not"
                     + " negative, e.g. --duration 10s");
@@ -300,36 +296,12 @@ public final class GpuShareCommand implements Callable<Integer> {
         return m;
     }
 
-    /** The guest driver's {@code mix=}: its units are µs for spin, elements, bytes and n for the others. */
-    static String guestMix(List<Launch> launches) {
-        if (launches.size() > 8) {
-            throw new ConfigurationException("--kernel lists " + launches.size() + " kernels; the guest driver takes"
-                    + " up to 8");
-        }
-        StringBuilder b = new StringBuilder();
-        for (Launch l : launches) {
-            long max = switch (l.kernel()) {
-                case SPIN -> 1_000_000;
-                case SAXPY -> 4096;
-                case COPY -> 16384;
-                case MATMUL -> 64;
-            };
-            if (l.size() > max) {
-                throw new ConfigurationException("--kernel " + l + ": the guest driver's buffers are 16 KiB, so "
-                        + l.kernel().name().toLowerCase(Locale.ROOT) + " takes at most " + max);
-            }
-            b.append(b.isEmpty() ? "" : ",").append(l.kernel().name().toLowerCase(Locale.ROOT)).append(':')
-                    .append(l.size());
-        }
-        return b.toString();
-    }
-
-    private List<String> machineArgs(String name, int weight, int cap, long mem, String mix) {
+    private List<String> machineArgs(String name, int weight, int cap, long mem, GuestWorkload workload) {
         List<String> a = new ArrayList<>(List.of("-M", "microvm", "-m", "64M", "-display", "none", "-name", name,
                 "-serial", serialDir == null ? "null" : "file:" + serialDir.resolve(name + ".log"),
                 "-kernel", "isthmus-vgpu-guest",
-                // As many requests as a u64 holds: the guest never finishes; the demo quits it.
-                "-append", "requests=18446744073709551615 depth=" + depth + " mix=" + mix + " wait=irq",
+                // More requests than the run can complete: the guest never finishes; the demo quits it.
+                "-append", workload.append(Long.MAX_VALUE, 0, true),
                 "-device", "isthmus-vgpu,id=" + name + ",weight=" + weight + ",memory=" + mem + "B,engine=" + engine
                         + (cap < 100 ? ",cap=" + cap : ""),
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4"));
