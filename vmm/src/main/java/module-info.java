@@ -7,6 +7,7 @@ module io.isthmus.vmm {
     requires com.fasterxml.jackson.databind;
     requires HdrHistogram;
     requires info.picocli;
+    requires org.jctools.core;
 
     exports io.isthmus.vmm;
     exports io.isthmus.vmm.boot;
