@@ -1,7 +1,9 @@
 package io.isthmus.sched.run;
 
+import io.isthmus.sched.WorkItem;
 import io.isthmus.sched.engine.DeviceContext;
 import io.isthmus.sched.engine.DeviceEngine;
+import io.isthmus.sched.engine.EngineTask;
 import io.isthmus.sched.engine.GuestRam;
 import io.isthmus.sched.engine.Kernel;
 import java.lang.foreign.Arena;
@@ -12,8 +14,8 @@ import java.util.SplittableRandom;
 
 /**
  * The baseline a vGPU's throughput is compared with: the same launches a {@link Tenant} makes, submitted by the
- * calling thread straight to one engine context (no scheduler, no requests, no validation, no completions), for a
- * given time. Lifetime: one {@link #run}. Thread-safety: the caller's thread only.
+ * calling thread straight to one engine context through the engine's {@code execute} (no scheduler, no requests, no
+ * validation, no completions), for a given time. Lifetime: one {@link #run}. Thread-safety: the caller's thread only.
  */
 public final class DirectRun {
     /** What it did. @param launches launches completed @param gpuNanos their device time, ns @param wallNanos elapsed */
@@ -54,15 +56,27 @@ public final class DirectRun {
                         }
                     }
                 }
+                // Each launch goes through the engine's execute, as the scheduler's do (a paced simulated engine
+                // holds its thread for the modelled time there; the others just run it), with no scheduler around it.
+                long[] device = new long[1];
+                WorkItem[] items = new WorkItem[mix.size()];
+                for (int i = 0; i < items.length; i++) {
+                    int k = i;
+                    items[i] = new WorkItem().payload((EngineTask) () -> {
+                        long t = dc.launch(mix.get(k).kernel(), args[k]);
+                        if (t == DeviceContext.FAILED) {
+                            throw new IllegalStateException("direct launch failed: " + dc.lastError());
+                        }
+                        device[0] = t;
+                        return t;
+                    });
+                }
                 long launches = 0, gpu = 0;
                 long t0 = System.nanoTime(), end = t0 + nanos, now;
                 int next = 0;
                 do {
-                    long t = dc.launch(mix.get(next).kernel(), args[next]);
-                    if (t == DeviceContext.FAILED) {
-                        throw new IllegalStateException("direct launch failed: " + dc.lastError());
-                    }
-                    gpu += t;
+                    engine.execute(items[next]);
+                    gpu += device[0];
                     launches++;
                     next = next + 1 == mix.size() ? 0 : next + 1;
                     now = System.nanoTime();
