@@ -258,6 +258,24 @@ static void a_unexpected(const char *what, u64 got, u64 want) {
     }
 }
 
+/* Accepts VERSION_1 alone (the driver's half of feature negotiation, before FEATURES_OK). */
+static void accept_version_1(void) {
+    wr(R_DRIVER_FEATURES_SEL, 1);
+    wr(R_DRIVER_FEATURES, 1);
+    wr(R_DRIVER_FEATURES_SEL, 0);
+    wr(R_DRIVER_FEATURES, 0);
+}
+/* Gives the device queue 0's size and the three rings' addresses (not yet ready). */
+static void queue_addresses(void) {
+    wr(R_QUEUE_NUM, (u32)qsize);
+    wr(R_QUEUE_DESC, (u32)(unsigned long)descs);
+    wr(R_QUEUE_DESC + 4, 0);
+    wr(R_QUEUE_DRIVER, (u32)(unsigned long)&avail);
+    wr(R_QUEUE_DRIVER + 4, 0);
+    wr(R_QUEUE_DEVICE, (u32)(unsigned long)&used);
+    wr(R_QUEUE_DEVICE + 4, 0);
+}
+
 /* Resets the device and sets it up again from nothing: queue, DRIVER_OK, two buffers. */
 static u32 a_call(u32 op, u64 w0, u64 *result);
 static void a_setup(void) {
@@ -269,19 +287,10 @@ static void a_setup(void) {
     fence();
     wr(R_STATUS, 1);
     wr(R_STATUS, 3);
-    wr(R_DRIVER_FEATURES_SEL, 1);
-    wr(R_DRIVER_FEATURES, 1);
-    wr(R_DRIVER_FEATURES_SEL, 0);
-    wr(R_DRIVER_FEATURES, 0);
+    accept_version_1();
     wr(R_STATUS, 3 | 8);
     wr(R_QUEUE_SEL, 0);
-    wr(R_QUEUE_NUM, (u32)qsize);
-    wr(R_QUEUE_DESC, (u32)(unsigned long)descs);
-    wr(R_QUEUE_DESC + 4, 0);
-    wr(R_QUEUE_DRIVER, (u32)(unsigned long)&avail);
-    wr(R_QUEUE_DRIVER + 4, 0);
-    wr(R_QUEUE_DEVICE, (u32)(unsigned long)&used);
-    wr(R_QUEUE_DEVICE + 4, 0);
+    queue_addresses();
     wr(R_QUEUE_READY, 1);
     wr(R_STATUS, 3 | 8 | 4);
     if (rd(R_STATUS) != (3 | 8 | 4)) {
@@ -687,22 +696,13 @@ void cmain(void) {
     wr(R_STATUS, 3);
     wr(R_DEVICE_FEATURES_SEL, 1);
     if (!(rd(R_DEVICE_FEATURES) & 1)) { puts_("vgpu: no VERSION_1\n"); debug_exit(0x32); }
-    wr(R_DRIVER_FEATURES_SEL, 1);
-    wr(R_DRIVER_FEATURES, 1);
-    wr(R_DRIVER_FEATURES_SEL, 0);
-    wr(R_DRIVER_FEATURES, 0);
+    accept_version_1();
     wr(R_STATUS, 3 | 8);
     if (!(rd(R_STATUS) & 8)) { puts_("vgpu: FEATURES_OK refused\n"); debug_exit(0x32); }
     wr(R_QUEUE_SEL, 0);
     u32 max = rd(R_QUEUE_NUM_MAX);
     qsize = max < QSIZE ? (int)max : QSIZE;
-    wr(R_QUEUE_NUM, (u32)qsize);
-    wr(R_QUEUE_DESC, (u32)(unsigned long)descs);
-    wr(R_QUEUE_DESC + 4, 0);
-    wr(R_QUEUE_DRIVER, (u32)(unsigned long)&avail);
-    wr(R_QUEUE_DRIVER + 4, 0);
-    wr(R_QUEUE_DEVICE, (u32)(unsigned long)&used);
-    wr(R_QUEUE_DEVICE + 4, 0);
+    queue_addresses();
     const char *w = option("wait");
     irq_mode = w && word_is(w, "irq");
     if (irq_mode) irq_setup(slot);
