@@ -336,6 +336,7 @@ public final class GpuScheduler {
         }
         for (SchedListener l : listeners) {
             l.slice(v, start, endT, granted, items);
+            l.charged(v, ran);
         }
     }
 

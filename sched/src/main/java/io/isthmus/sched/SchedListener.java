@@ -35,6 +35,13 @@ public interface SchedListener {
     default void slice(int vgpu, long start, long end, long granted, int items) {
     }
 
+    /**
+     * The policy charged {@code vgpu} {@code nanos} of engine time for the work of a slice just ended (what the engine
+     * reported its items took, their completions' delivery included): the time its share is reckoned in.
+     */
+    default void charged(int vgpu, long nanos) {
+    }
+
     /** The engine was idle from {@code start} to {@code end} for {@code reason} (IDLE_*), during {@code vgpu}'s turn or -1. */
     default void idle(long start, long end, int reason, int vgpu) {
     }

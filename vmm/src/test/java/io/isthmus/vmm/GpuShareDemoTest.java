@@ -24,7 +24,7 @@ import io.isthmus.vmm.demo.DemoMain;
 /**
  * {@code isthmus demo gpu-share} end to end on real KVM: guests in this JVM, each running the shipped vGPU guest
  * driver (halting until its device's interrupt), share one engine's weighted scheduler. Over the measured interval
- * every VM's share of the GPU time is within ±2 percentage points of its weight's share (the issue's bound), a capped
+ * every VM's share of the engine's time is within ±2 percentage points of its weight's share (the issue's bound), a capped
  * VM stays under its cap, and the demo writes its table, CSV, PNG and JSON. Shares are read back from the JSON the
  * command writes (the scheduler's figures, not the test's own timing).
  *
@@ -84,7 +84,7 @@ class GpuShareDemoTest {
             assertTrue(v.get("p50_ns").asLong() > 0 && v.get("p99_ns").asLong() >= v.get("p50_ns").asLong(),
                     v.toString());
         }
-        // Backlogged, the modelled engine is busy: its GPU time is most of the measured time.
+        // Backlogged, the modelled engine is busy: its kernels' time is most of the measured time.
         long gpu = 0;
         for (JsonNode v : vms) {
             gpu += v.get("gpu_ns").asLong();
@@ -130,7 +130,7 @@ class GpuShareDemoTest {
         assertEquals(0, demo(out, args.toArray(String[]::new)), out.toString());
         JsonNode r = new ObjectMapper().readTree(dir.resolve("pause.json").toFile());
         JsonNode p = r.get("pause");
-        long got = p.get("gpu_ns_after_resume").asLong(), fair = p.get("fair_gpu_ns_after_resume").asLong();
+        long got = p.get("engine_ns_after_resume").asLong(), fair = p.get("fair_engine_ns_after_resume").asLong();
         // Idle for 2 s, it is owed nothing: after it resumes it gets its half and at most the lag bound more (one
         // slice of at most 30 ms plus one 10 ms request), and a request's worth for where the sample fell.
         assertTrue(got - fair <= 30_000_000L + 10_000_000L + 10_000_000L, r.toString());

@@ -22,9 +22,9 @@ import io.isthmus.sched.WorkItem;
  * the wall clock reaches it (parking, spinning only for the last {@link #SPIN_NANOS}): the device never runs ahead of
  * real time, and an operation charges exactly its modelled time, as a GPU reports its own device time. A wait that
  * overshoots (the host did not run the thread in time) is made up by the next operations waiting less, so the device
- * keeps its modelled rate; it is behind by at most {@link #MAX_LAG_NANOS} (beyond that, e.g. after an idle spell, its
- * clock restarts at the wall clock's). It takes no CPU while it "runs", so several guests can keep it busy on a small
- * host.
+ * keeps its modelled rate; it is behind by at most {@link #MAX_LAG_NANOS} (beyond that its clock restarts at the wall
+ * clock's), and idling restarts it too (a device with nothing to do does not catch up afterwards). It takes no CPU
+ * while it "runs", so several guests can keep it busy on a small host.
  *
  * <p>Lifetime: one simulation, or the scheduler it is paced for. Thread-safety: confined to the scheduler's thread
  * (the virtual clock is not shared), except {@link #now()} and {@link #wake()} when paced.
@@ -137,6 +137,11 @@ public final class SimulatedEngine implements DeviceEngine {
     public void idleUntil(long deadline) {
         if (paced) {
             idler.idleUntil(deadline);
+            // Time spent idle is not lag to make up: a device that had nothing to do does not run faster after.
+            long now = System.nanoTime();
+            if (now - clock > 0) {
+                clock = now;
+            }
             return;
         }
         long t = deadline;

@@ -18,7 +18,7 @@ import org.HdrHistogram.Histogram;
 public final class SchedMetrics implements SchedListener {
     private final int capacity;
     private final long windowNanos;
-    private final long[] service, slices, items, joinedAt, leftAt;
+    private final long[] service, charged, slices, items, joinedAt, leftAt;
     private final Histogram[] wait;
     private final VGpuConfig[] configs;
     private final List<long[]> windows = new ArrayList<>();
@@ -49,6 +49,7 @@ public final class SchedMetrics implements SchedListener {
         this.capacity = capacity;
         this.windowNanos = windowNanos;
         service = new long[capacity];
+        charged = new long[capacity];
         slices = new long[capacity];
         items = new long[capacity];
         joinedAt = new long[capacity];
@@ -97,6 +98,11 @@ public final class SchedMetrics implements SchedListener {
     }
 
     @Override
+    public void charged(int v, long nanos) {
+        charged[v] += nanos;
+    }
+
+    @Override
     public void idle(long start, long end, int reason, int v) {
         idleNanos += end - start;
     }
@@ -133,6 +139,11 @@ public final class SchedMetrics implements SchedListener {
             currentWindow = new long[capacity];
             windowStart += windowNanos;
         }
+    }
+
+    /** @return the engine time the policy charged vGPU {@code v} (what its share is reckoned in), ns */
+    public long chargedNanos(int v) {
+        return charged[v];
     }
 
     /** @return engine time {@code v} received, ns */

@@ -35,7 +35,7 @@ import picocli.CommandLine.Spec;
 /**
  * {@code isthmus demo gpu-share}: N KVM guests in this process, each running the shipped vGPU guest driver on its own
  * {@code isthmus-vgpu}, all sharing one engine's weighted scheduler ({@link VgpuHosts}); live shares while it runs,
- * then a table (target and achieved share, GPU time, requests, p50/p99 completion latency per VM), a CSV of shares
+ * then a table (target and achieved share, engine and GPU time, requests, p50/p99 completion latency per VM), a CSV of shares
  * over time and a PNG chart of it, and optionally JSON.
  *
  * <p>Why one process: the VMs' vGPUs must share one scheduler, and in one JVM that is a shared object
@@ -45,10 +45,10 @@ import picocli.CommandLine.Spec;
  * spaces that this demo does not need (every vGPU's device memory and handles are separate in the scheduler already,
  * and a guest reaches nothing of another's: see the hostile-guest tests).
  *
- * <p>A VM's share is its part of the GPU time all the VMs' requests took, as the engine reports it in their
- * completions (the device time a guest sees), over the measured interval only (after every guest has started
- * submitting and a warm-up). The table also shows the engine's wall-clock time per VM (the scheduler's slices, which
- * include the engine path and, on a loaded host, the engine thread's waits for a CPU).
+ * <p>A VM's share is its part of the engine time the scheduler charged all the VMs over the measured interval (after
+ * every guest has started submitting and a warm-up): what the engine reported each request took, its validation and
+ * the hand-over of its completion included (on the simulated engine, the modelled time). The table also shows the
+ * kernels' own device time (what a guest sees in its completions).
  */
 @Command(name = "gpu-share", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run KVM guests with a vGPU each, sharing one GPU engine by weight, and report each one's share.",
@@ -111,7 +111,7 @@ public final class GpuShareCommand implements Callable<Integer> {
     long window;
 
     @Option(names = "--csv", defaultValue = "gpu-share.csv", paramLabel = "FILE",
-            description = "each VM's GPU time per window, as a percentage of the window, CSV (default ${DEFAULT-VALUE})")
+            description = "each VM's engine time per window, as a percentage of the window, CSV (default ${DEFAULT-VALUE})")
     Path csv;
 
     @Option(names = "--png", defaultValue = "gpu-share.png", paramLabel = "FILE",
@@ -352,7 +352,7 @@ public final class GpuShareCommand implements Callable<Integer> {
         final List<Guest> guests;
         final double[] targets, shares, use, errors;
         final boolean[] capped;
-        final long[] service;
+        final long[] service, charged;
         final VgpuStats.Snapshot[] stats;
         final long measuredNanos;
         final double[] seconds;
@@ -365,18 +365,19 @@ public final class GpuShareCommand implements Callable<Integer> {
          * a cap is a fraction of the GPU's time, used or not. The others split what the capped ones left by weight,
          * so their targets are their weights' part of that.
          */
-        Result(List<Guest> guests, double[] fullTargets, long[] service, VgpuStats.Snapshot[] stats,
+        Result(List<Guest> guests, double[] fullTargets, long[] service, long[] charged, VgpuStats.Snapshot[] stats,
                long measuredNanos, double[] seconds, double[][] windowPercent) {
             this.guests = guests;
             this.service = service;
+            this.charged = charged;
             this.stats = stats;
             this.measuredNanos = measuredNanos;
             this.seconds = seconds;
             this.windowPercent = windowPercent;
             int n = service.length;
             long total = 0;
-            for (VgpuStats.Snapshot s : stats) {
-                total += s.gpuNanos();
+            for (long c : charged) {
+                total += c;
             }
             shares = new double[n];
             use = new double[n];
@@ -385,8 +386,8 @@ public final class GpuShareCommand implements Callable<Integer> {
             errors = new double[n];
             double cappedShare = 0, freeWeight = 0;
             for (int i = 0; i < n; i++) {
-                shares[i] = total == 0 ? 0 : (double) stats[i].gpuNanos() / total;
-                use[i] = (double) stats[i].gpuNanos() / measuredNanos;
+                shares[i] = total == 0 ? 0 : (double) charged[i] / total;
+                use[i] = (double) charged[i] / measuredNanos;
                 int cap = guests.get(i).capPercent();
                 capped[i] = cap < 100 && fullTargets[i] >= cap / 100.0 - 1e-9;
                 if (capped[i]) {
@@ -412,7 +413,7 @@ public final class GpuShareCommand implements Callable<Integer> {
             }
         }
 
-        /** The paused VM, its GPU time after it resumed, and its fair part of everyone's GPU time since; or -1. */
+        /** The paused VM, its engine time after it resumed, and its fair part of everyone's since; or -1. */
         int pausedVm = -1;
         long pausedGot, pausedFair;
 
@@ -440,12 +441,14 @@ public final class GpuShareCommand implements Callable<Integer> {
         int n = guests.size();
         Map<String, VgpuHosts.Usage> first = usage(guests);
         VgpuStats[] stats = new VgpuStats[n];
-        long[] start = new long[n], last = new long[n], gpu = new long[n];
+        // gpu[i]: the engine time charged to VM i since the measured interval began (what shares are reckoned in)
+        long[] start = new long[n], chargedAt0 = new long[n], last = new long[n], gpu = new long[n];
         for (int i = 0; i < n; i++) {
             VgpuHosts.Usage u = first.get(guests.get(i).name());
             stats[i] = u.stats();
             stats[i].restart();
             start[i] = u.serviceNanos();
+            chargedAt0[i] = u.chargedNanos();
         }
         LiveLine view = new LiveLine(live, out, guests.stream().map(Guest::name).toList(), targets);
         List<double[]> rows = new ArrayList<>();
@@ -472,7 +475,7 @@ public final class GpuShareCommand implements Callable<Integer> {
                             + " the run");
                 }
                 now[i] = x.serviceNanos();
-                gpu[i] = stats[i].snapshot().gpuNanos();
+                gpu[i] = x.chargedNanos() - chargedAt0[i];
             }
             if (paused >= 0 && !stopped && atResume == null && t - (t0 + pauseFrom) >= 0) {
                 guests.get(paused).vm().pause();
@@ -515,7 +518,7 @@ public final class GpuShareCommand implements Callable<Integer> {
                         y[i][k] = rows.get(k)[i];
                     }
                 }
-                Result r = new Result(guests, targets, service, snaps, t - t0, x, y);
+                Result r = new Result(guests, targets, service, gpu.clone(), snaps, t - t0, x, y);
                 if (atResume != null) {
                     r.afterPause(paused, atResume, gpu);
                 }
@@ -525,29 +528,30 @@ public final class GpuShareCommand implements Callable<Integer> {
     }
 
     private void printTable(PrintWriter out, Result r) {
-        out.printf("%-5s %6s %5s %8s %8s %8s %9s %10s %11s %9s %10s %10s %7s%n", "vm", "weight", "cap", "target%",
-                "share%", "of time%", "error pts", "gpu time", "engine wall", "requests", "p50", "p99", "errors");
+        out.printf("%-5s %6s %5s %8s %8s %8s %9s %11s %10s %9s %10s %10s %7s%n", "vm", "weight", "cap", "target%",
+                "share%", "of time%", "error pts", "engine time", "gpu time", "requests", "p50", "p99", "errors");
         for (int i = 0; i < r.guests.size(); i++) {
             Guest g = r.guests.get(i);
             VgpuStats.Snapshot s = r.stats[i];
-            out.printf(Locale.ROOT, "%-5s %6d %5s %8.2f %8.2f %8.2f %+9.2f %10s %11s %9d %10s %10s %7d%n", g.name(),
+            out.printf(Locale.ROOT, "%-5s %6d %5s %8.2f %8.2f %8.2f %+9.2f %11s %10s %9d %10s %10s %7d%n", g.name(),
                     g.weight(), g.capPercent() < 100 ? g.capPercent() + "%" : "-", 100 * r.targets[i],
-                    100 * r.shares[i], 100 * r.use[i], r.errors[i], TimeSpec.format(s.gpuNanos()),
-                    TimeSpec.format(r.service[i]), s.requests(), TimeSpec.format(s.p50Nanos()),
+                    100 * r.shares[i], 100 * r.use[i], r.errors[i], TimeSpec.format(r.charged[i]),
+                    TimeSpec.format(s.gpuNanos()), s.requests(), TimeSpec.format(s.p50Nanos()),
                     TimeSpec.format(s.p99Nanos()), s.errors());
         }
-        long gpu = 0;
-        for (VgpuStats.Snapshot s : r.stats) {
-            gpu += s.gpuNanos();
+        long gpu = 0, charged = 0;
+        for (int i = 0; i < r.stats.length; i++) {
+            gpu += r.stats[i].gpuNanos();
+            charged += r.charged[i];
         }
-        out.printf(Locale.ROOT, "engine %s: GPU time %.2f %% of %s (its slices' wall clock %.2f %%); shares are of"
-                + " the GPU time (a capped VM's target is its cap of the measured time: 'of time'); the furthest"
-                + " from its target: %s, %.2f points%n", engine,
-                100.0 * gpu / r.measuredNanos, TimeSpec.format(r.measuredNanos),
-                100.0 * r.totalService() / r.measuredNanos, r.worstVm, r.worstPoints);
+        out.printf(Locale.ROOT, "engine %s: busy %.2f %% of %s (the kernels themselves %.2f %%); shares are of the"
+                + " engine time the scheduler charged each VM (a capped VM's target is its cap of the measured time:"
+                + " 'of time'); the furthest from its target: %s, %.2f points%n", engine,
+                100.0 * charged / r.measuredNanos, TimeSpec.format(r.measuredNanos), 100.0 * gpu / r.measuredNanos,
+                r.worstVm, r.worstPoints);
         if (r.pausedVm >= 0) {
             long beyond = r.pausedGot - r.pausedFair;
-            out.printf(Locale.ROOT, "%s, paused %s to %s: after it resumed it got %s of GPU time against a fair %s"
+            out.printf(Locale.ROOT, "%s, paused %s to %s: after it resumed it got %s of engine time against a fair %s"
                     + " (%s%s beyond; the lag bound is one slice, at most %s, plus one request)%n",
                     r.guests.get(r.pausedVm).name(), TimeSpec.format(pauseFrom), TimeSpec.format(pauseTo),
                     TimeSpec.format(r.pausedGot), TimeSpec.format(r.pausedFair), beyond < 0 ? "-" : "",
@@ -591,6 +595,11 @@ public final class GpuShareCommand implements Callable<Integer> {
         m.put("depth", depth);
         m.put("measured_ns", r.measuredNanos);
         m.put("engine_wall_ns", r.totalService());
+        long charged = 0;
+        for (long c : r.charged) {
+            charged += c;
+        }
+        m.put("engine_charged_ns", charged);
         List<Map<String, Object>> vms = new ArrayList<>();
         for (int i = 0; i < r.guests.size(); i++) {
             Guest g = r.guests.get(i);
@@ -605,6 +614,7 @@ public final class GpuShareCommand implements Callable<Integer> {
             v.put("capped", r.capped[i]);
             v.put("error_points", r.errors[i]);
             v.put("engine_wall_ns", r.service[i]);
+            v.put("engine_ns", r.charged[i]);
             v.put("gpu_ns", s.gpuNanos());
             v.put("requests", s.requests());
             v.put("errors", s.errors());
@@ -621,8 +631,8 @@ public final class GpuShareCommand implements Callable<Integer> {
             p.put("vm", r.guests.get(r.pausedVm).name());
             p.put("from_ns", pauseFrom);
             p.put("to_ns", pauseTo);
-            p.put("gpu_ns_after_resume", r.pausedGot);
-            p.put("fair_gpu_ns_after_resume", r.pausedFair);
+            p.put("engine_ns_after_resume", r.pausedGot);
+            p.put("fair_engine_ns_after_resume", r.pausedFair);
             p.put("lag_bound_slice_ns", SchedulerConfig.MAX_SLICE_NANOS);
             m.put("pause", p);
         }
@@ -650,8 +660,8 @@ public final class GpuShareCommand implements Callable<Integer> {
     }
 
     /**
-     * Live shares of the GPU time since the measured interval began: on a terminal one line redrawn in place each second, otherwise
-     * a plain line a second. A terminal is this JVM's console, or one the launcher reports ({@code ISTHMUS_TERMINAL},
+     * Live shares of the engine time since the measured interval began: on a terminal one line redrawn in place each
+     * second, otherwise a plain line a second. A terminal is this JVM's console, or one the launcher reports ({@code ISTHMUS_TERMINAL},
      * set when the demo runs in the lab guest, whose streams are pipes to a terminal here).
      */
     private static final class LiveLine {

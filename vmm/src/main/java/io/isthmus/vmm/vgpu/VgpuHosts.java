@@ -80,7 +80,8 @@ public final class VgpuHosts {
                     if (s.metrics.config(v) != null && s.metrics.leftAt(v) == Long.MAX_VALUE) {
                         Device d = s.devices.get(v);
                         out.add(new Usage(v, s.metrics.config(v).weight(), s.metrics.serviceNanos(v),
-                                s.metrics.items(v), d == null ? "vgpu" + v : d.label, d == null ? null : d.stats));
+                                s.metrics.chargedNanos(v), s.metrics.items(v), d == null ? "vgpu" + v : d.label,
+                                d == null ? null : d.stats));
                     }
                 }
             });
@@ -93,12 +94,16 @@ public final class VgpuHosts {
      *
      * @param vgpu         its id on the scheduler
      * @param weight       its weight
-     * @param serviceNanos the engine time its requests took
+     * @param serviceNanos the engine's wall-clock time in its slices
+     * @param chargedNanos the engine time the scheduler charged it (what its share is reckoned in: on the host
+     *                     engine the whole of each request on the engine's thread, on the simulated one the modelled
+     *                     time)
      * @param requests     how many of its requests ran
      * @param label        its device's {@code id=}, or {@code vgpuN} without one
      * @param stats        its device's completion statistics, or null when no device registered them
      */
-    public record Usage(int vgpu, int weight, long serviceNanos, long requests, String label, VgpuStats stats) {}
+    public record Usage(int vgpu, int weight, long serviceNanos, long chargedNanos, long requests, String label,
+                        VgpuStats stats) {}
 
     private record Device(String label, VgpuStats stats) {}
 
