@@ -297,14 +297,12 @@ public final class GpuScheduler {
             }
             ran += e.execute(it);
             items++;
-            long finished = e.now();
-            it.completedNanos = finished;
+            it.completedNanos = e.now();
             it.status = WorkStatus.COMPLETED;
+            // A hand-off, not the delivery itself (VgpuCompletion's contract): what a device does to answer its guest
+            // (take its queue's lock, which the guest's notification holds; write the ring; interrupt) happens on the
+            // device's own thread, so no guest can hold the engine's thread, and nothing here is charged.
             g.completion.done(it);
-            // Delivering the completion is this vGPU's cost too: a device that makes it slow (a guest holding the
-            // lock its completion needs, say) pays for it in its share rather than the others. A simulated clock does
-            // not move here, so simulations are unchanged.
-            ran += e.now() - finished;
             if (g.decrementPending() == 0) {
                 empty = true;
             }

@@ -18,7 +18,7 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Idling: as {@link Idler} does (a short spin, then a park until the deadline or a wake). The
  * item time charged to a vGPU is the wall time of its whole request on this thread (validation, translation, the
- * kernel; the scheduler adds the delivery of its completion), so a request that fails validation costs its vGPU the
+ * kernel), so a request that fails validation costs its vGPU the
  * microseconds it took; the device time in its completion is the kernel's or copy's alone.
  *
  * <p>Lifetime: until {@link #close()}, after its contexts. Thread-safety: as {@link DeviceEngine}.

@@ -34,8 +34,8 @@ import io.isthmus.vmm.vgpu.VgpuStats;
  * bad one gets an error completion; a request shorter than {@value VgpuWire#REQUEST_BYTES} bytes gets
  * {@link VgpuStatus#BAD_ARGUMENT}. A chain taken before the driver turned its queue off (QueueReady 0) still runs,
  * but is never answered on the ring it sets up next ({@link Virtqueue#generation()}). Every request costs this vGPU
- * engine time, errors included (the scheduler charges a request's execution and the delivery of its completion), so
- * a flood of bad requests spends the flooder's share, never another's.
+ * engine time, errors included (the scheduler charges a request's execution, validation included), so a flood of bad
+ * requests spends the flooder's share, never another's; its completions are answered on this device's own thread.
  *
  * <p>Threads and locks. Requests are taken on the notifying thread (the vCPU that wrote QueueNotify) under the
  * queue's lock and submitted lock-free; completions arrive on the scheduler's thread, which only hands them to this
