@@ -38,13 +38,12 @@ import io.isthmus.vmm.vgpu.VgpuHosts;
  * vgpu.c's {@code attack=} driver, looping over every attack (malformed descriptors, ring indices out of range, the
  * queue turned off and on with kernels in flight, guest addresses outside RAM, other vGPUs' handles, allocations past
  * the quota, notification floods, a backlog whose completions it never reads, an overfilled queue) until QMP quits it.
- * Measured over the same 5 s interval, from the scheduler's own accounting (each vGPU's slices: its requests, errors
- * included, and the delivery of their completions):
+ * Measured over the same 5 s interval, from the scheduler's own accounting (the engine time it charged each vGPU: its
+ * requests, errors included; what its shares are reckoned in):
  *
  * <ul>
- *   <li>the pair keeps its 1:3 split, within ±4 points here (the exact property, ±0.5 point, is sched's
- *       HostileChurnTest on a simulated engine; in the lab one emulated CPU runs three spinning vCPUs and the
- *       scheduler's thread, and runs of this test measured 0.227 to 0.272);
+ *   <li>the pair keeps its 1:3 split within ±2 points, the issue's bound (the exact property, ±0.5 point, is sched's
+ *       HostileChurnTest on a simulated engine; here the well-behaved guests halt for their interrupts);
  *   <li>the pair gets at least 4/8 of the engine's time (what weights 1 + 3 against 4 promise), less 3 points;
  *   <li>every machine keeps running (the hostile one's device is broken and set up again, the machine never stopped),
  *       and the hostile guest finished attacks after the interval began;
@@ -264,8 +263,8 @@ class VgpuHostileShareTest {
             for (VgpuHosts.Usage u : now) {
                 VgpuHosts.Usage before = last.stream().filter(x -> x.vgpu() == u.vgpu()).findFirst().orElse(null);
                 boolean same = before != null && before.weight() == u.weight()
-                        && before.serviceNanos() <= u.serviceNanos();
-                byWeight[u.weight()] += same ? u.serviceNanos() - before.serviceNanos() : u.serviceNanos();
+                        && before.chargedNanos() <= u.chargedNanos();
+                byWeight[u.weight()] += same ? u.chargedNanos() - before.chargedNanos() : u.chargedNanos();
             }
             last = now;
         }
