@@ -43,6 +43,14 @@ final class DemoVm implements AutoCloseable {
      * @throws DemoMain.DemoException with the VMM's own message when the machine cannot be made
      */
     DemoVm(String name, List<String> args, byte[] kernel) {
+        this(name, args, kernel, java.io.OutputStream.nullOutputStream());
+    }
+
+    /**
+     * As {@link #DemoVm(String, List, byte[])}, with what the guest writes to {@code -serial stdio} going to
+     * {@code serial}.
+     */
+    DemoVm(String name, List<String> args, byte[] kernel, java.io.OutputStream serial) {
         this.name = name;
         VmConfig config;
         try {
@@ -57,9 +65,9 @@ final class DemoVm implements AutoCloseable {
         }
         PrintStream err = new PrintStream(reports, true, StandardCharsets.UTF_8);
         VmConfig c = config;
-        HostStdio none = HostStdio.of(InputStream.nullInputStream(), java.io.OutputStream.nullOutputStream());
+        HostStdio stdio = HostStdio.of(InputStream.nullInputStream(), serial);
         try {
-            this.vm = MicroVm.create(c, none, err, (map, ram) -> KernelLoader.load(kernel, c.kernel(), c.append(),
+            this.vm = MicroVm.create(c, stdio, err, (map, ram) -> KernelLoader.load(kernel, c.kernel(), c.append(),
                     c.initrd(), map, ram, err));
         } catch (io.isthmus.kvm.Kvm.KvmUnavailableException e) {
             throw e;
@@ -83,7 +91,7 @@ final class DemoVm implements AutoCloseable {
 
     /** Runs the machine on its own thread. */
     void start() {
-        thread = Thread.ofPlatform().name(name).start(() -> {
+        thread = Thread.ofPlatform().name(name).daemon(true).start(() -> {
             try {
                 status = vm.run();
             } catch (RuntimeException | Error e) {

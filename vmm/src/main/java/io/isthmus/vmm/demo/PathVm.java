@@ -1,23 +1,9 @@
 package io.isthmus.vmm.demo;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.ObjLongConsumer;
 
-import io.isthmus.vmm.boot.KernelLoader;
-import io.isthmus.vmm.config.CommandLine;
-import io.isthmus.vmm.config.OptionException;
-import io.isthmus.vmm.config.VmConfig;
-import io.isthmus.vmm.machine.HostStdio;
-import io.isthmus.vmm.machine.MicroVm;
 import io.isthmus.vmm.vgpu.VgpuHosts;
 import io.isthmus.vmm.vgpu.VgpuStats;
 
@@ -33,19 +19,15 @@ import io.isthmus.vmm.vgpu.VgpuStats;
 final class PathVm implements AutoCloseable {
     private final String label;
     private final String engine;
-    private final MicroVm vm;
+    private final DemoVm vm;
     private final SerialLines serial;
-    private final ByteArrayOutputStream messages;
-    private final CompletableFuture<Integer> status = new CompletableFuture<>();
     private volatile VgpuStats stats;
-    private boolean closed;
 
-    private PathVm(String label, String engine, MicroVm vm, SerialLines serial, ByteArrayOutputStream messages) {
+    private PathVm(String label, String engine, DemoVm vm, SerialLines serial) {
         this.label = label;
         this.engine = engine;
         this.vm = vm;
         this.serial = serial;
-        this.messages = messages;
     }
 
     /**
@@ -55,40 +37,17 @@ final class PathVm implements AutoCloseable {
      * @param engine the vGPU's engine (sim, host or cuda)
      * @param append the driver's command line ({@link GuestWorkload#append})
      * @param lines  gets each line the driver prints, on the UART's output thread, with when it arrived
-     * @throws IllegalStateException when the machine cannot be made (no /dev/kvm, the engine unavailable)
+     * @throws RuntimeException when the machine cannot be made (no /dev/kvm, the engine unavailable), saying why
      */
     static PathVm start(String label, String engine, String append, ObjLongConsumer<String> lines) {
-        byte[] kernel = DemoVm.vgpuGuest();
         List<String> args = List.of("-M", "microvm", "-accel", "kvm", "-display", "none", "-m", "64M",
                 "-serial", "stdio", "-kernel", "vgpu.elf", "-append", append,
                 "-device", "isthmus-vgpu,id=" + label + ",engine=" + engine + ",memory=1M",
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=4");
-        VmConfig config;
-        try {
-            config = ((CommandLine.Run) CommandLine.parse(args.toArray(String[]::new))).config();
-        } catch (OptionException e) {
-            throw new IllegalStateException("the VM's command line " + args + ": " + e.getMessage(), e);
-        }
         SerialLines serial = new SerialLines(lines);
-        ByteArrayOutputStream messages = new ByteArrayOutputStream();
-        PrintStream err = new PrintStream(messages, true, StandardCharsets.UTF_8);
-        MicroVm vm;
-        try {
-            vm = MicroVm.create(config, HostStdio.of(InputStream.nullInputStream(), serial), err,
-                    (map, ram) -> KernelLoader.load(kernel, "vgpu.elf", config.append(), null, map, ram, err));
-        } catch (RuntimeException e) {
-            throw new IllegalStateException("cannot make the VM: " + e.getMessage()
-                    + (messages.size() > 0 ? "; " + messages.toString(StandardCharsets.UTF_8).strip() : ""), e);
-        }
-        PathVm p = new PathVm(label, engine, vm, serial, messages);
-        Thread.ofPlatform().name("vgpu-path-" + label).daemon(true).start(() -> {
-            try {
-                p.status.complete(vm.run());
-            } catch (Throwable t) {
-                p.status.completeExceptionally(t);
-            }
-        });
-        return p;
+        DemoVm vm = new DemoVm("vgpu-path-" + label, args, DemoVm.vgpuGuest(), serial);
+        vm.start();
+        return new PathVm(label, engine, vm, serial);
     }
 
     /**
@@ -131,34 +90,19 @@ final class PathVm implements AutoCloseable {
 
     /** @return whether the machine has ended (the driver exited, or it failed) */
     boolean ended() {
-        return status.isDone();
+        return vm.ended();
     }
 
     /** An error naming {@code what}, with the machine's messages and the driver's last lines. */
     IllegalStateException failure(String what) {
-        String why = !status.isDone() ? "" : status.isCompletedExceptionally()
-                ? " (the machine failed: " + status.exceptionNow().getMessage() + ")"
-                : " (exit status " + status.getNow(-1) + ")";
-        return new IllegalStateException(what + why + "; its messages: "
-                + messages.toString(StandardCharsets.UTF_8).strip() + "; the driver's last lines:\n" + serial.tail());
+        String why = vm.ended() ? " (exit status " + vm.status() + ")" : "";
+        return new IllegalStateException(what + why + "; its messages: " + vm.report() + "; the driver's last lines:\n"
+                + serial.tail());
     }
 
-    /** Quits the machine if it runs, waits for it (10 s at most) and releases it; idempotent. */
+    /** Quits the machine if it runs, waits for it and releases it; idempotent. */
     @Override
     public synchronized void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            vm.quit();
-            status.get(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            // The machine failed or would not stop: closing it stops its vCPUs all the same.
-        } finally {
-            vm.close();
-        }
+        vm.close();
     }
 }
