@@ -111,11 +111,6 @@ final class DemoVm implements AutoCloseable {
         return status;
     }
 
-    /** @return the VM's name */
-    String name() {
-        return name;
-    }
-
     /** @return what the machine reported (its error output), and how it failed if it threw; empty when all went well */
     String report() {
         String r = reports.toString(StandardCharsets.UTF_8).strip();
