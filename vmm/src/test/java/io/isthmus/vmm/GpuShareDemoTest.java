@@ -107,15 +107,24 @@ class GpuShareDemoTest {
         args.addAll(files(dir, "cap"));
         StringWriter out = new StringWriter();
         assertEquals(0, demo(out, args.toArray(String[]::new)), out.toString());
-        JsonNode vms = new ObjectMapper().readTree(dir.resolve("cap.json").toFile()).get("vms");
+        JsonNode r = new ObjectMapper().readTree(dir.resolve("cap.json").toFile());
+        JsonNode vms = r.get("vms");
+        // The host engine charges a request its wall time on the engine's thread, time the host took that thread away
+        // included (in the lab, the lab VM descheduled by its host), and the scheduler's lag bound is one request: the
+        // bounds widen by what the longest request took beyond its 10 ms kernel, as a share of the time measured.
+        long longest = 0;
+        for (JsonNode v : vms) {
+            longest = Math.max(longest, v.get("engine_ns_longest").asLong());
+        }
+        double stall = Math.max(0, longest - 10_000_000L) / (double) r.get("engine_charged_ns").asLong();
         // vm3's weight would give it half; its cap holds it to a quarter of the GPU's time (used or not), and the
         // others share what it leaves equally.
         assertTrue(vms.get(2).get("capped").asBoolean(), vms.toString());
         assertEquals(0.25, vms.get(2).get("target").asDouble(), 1e-9);
-        assertTrue(vms.get(2).get("of_time").asDouble() <= 0.25 + 0.01, vms.toString());
+        assertTrue(vms.get(2).get("of_time").asDouble() <= 0.25 + 0.01 + stall, vms.toString());
         double rest = 1 - vms.get(2).get("share").asDouble();
         for (int i = 0; i < 2; i++) {
-            assertTrue(Math.abs(vms.get(i).get("share").asDouble() - rest / 2) <= 0.02, vms.toString());
+            assertTrue(Math.abs(vms.get(i).get("share").asDouble() - rest / 2) <= 0.02 + stall, vms.toString());
             assertTrue(vms.get(i).get("requests").asLong() > 20, vms.toString());
         }
     }

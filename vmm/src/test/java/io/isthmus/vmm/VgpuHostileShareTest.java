@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
@@ -27,57 +28,69 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import io.isthmus.vmm.machine.HostStdio;
 import io.isthmus.vmm.vgpu.VgpuHosts;
+import io.isthmus.vmm.vgpu.VgpuStats;
 
 /**
- * A hostile vGPU guest beside two well-behaved ones, three KVM machines in one process on the shared host engine.
- * The well-behaved pair (weights 1 and 3) is backlogged with 10 ms kernels, 64 deep; the hostile one (weight 4) runs
- * vgpu.c's {@code attack=} driver, looping over every attack (malformed descriptors, ring indices out of range, the
- * queue turned off and on with kernels in flight, guest addresses outside RAM, other vGPUs' handles, allocations past
- * the quota, notification floods, a backlog whose completions it never reads, an overfilled queue) until QMP quits it.
- * Measured over the same 5 s interval, from the scheduler's own accounting (the engine time it charged each vGPU: its
- * requests, errors included; what its shares are reckoned in):
+ * A hostile vGPU guest beside two well-behaved ones, three KVM machines in one process sharing one engine, run on the
+ * paced simulated engine and on the host engine. The well-behaved pair (weights 1 and 3) is backlogged with 10 ms
+ * kernels, 64 deep, and halts for its interrupts; the hostile one (weight 4) runs vgpu.c's {@code attack=} driver,
+ * looping over every attack (malformed descriptors, ring indices out of range, the queue turned off and on with kernels
+ * in flight, guest addresses outside RAM, other vGPUs' handles, allocations past the quota, notification floods, a
+ * backlog whose completions it never reads, an overfilled queue) until QMP quits it. Measured over the same 5 s
+ * interval, from the scheduler's own accounting (the engine time it charged each vGPU: its requests, errors included;
+ * what its shares are reckoned in):
  *
  * <ul>
- *   <li>the pair keeps its 1:3 split within ±2 points, the issue's bound (the exact property, ±0.5 point, is sched's
- *       HostileChurnTest on a simulated engine; here the well-behaved guests halt for their interrupts);
+ *   <li>the pair keeps its 1:3 split within ±2 points, the issue's bound. On the simulated engine a request is
+ *       charged its modelled device time, as a GPU reports its own, so the bound is exact whatever the host does. On
+ *       the host engine the "GPU" is a host thread and a request is charged its wall time on it, time the host or a
+ *       GC pause took that thread away included. The scheduler's promise is a lag of at most one slice plus one
+ *       request, so there the bound widens by what the pair's largest request in the interval took beyond its
+ *       kernel's 10 ms, printed. (The split once read 0.21 in CI: this test's own GC, just before the interval,
+ *       paused a light request for ~100 ms, and the light VM's repayment of it, 300 ms of the heavy one's turns,
+ *       fell inside the interval. The GC now comes 3 s before it.);
+ *   <li>neither of the pair ran dry (its queue at the scheduler never seen empty): the premise of the split;
  *   <li>the pair gets at least 4/8 of the engine's time (what weights 1 + 3 against 4 promise), less 3 points;
  *   <li>every machine keeps running (the hostile one's device is broken and set up again, the machine never stopped),
  *       and the hostile guest finished attacks after the interval began;
  *   <li>the VMM's memory stays bounded: heap used after a GC and resident memory, before vs after the interval.
  * </ul>
  *
- * Then, once the hostile guest has been through every attack, its own counts say each bad request got its error
+ * <p>Then, once the hostile guest has been through every attack, its own counts say each bad request got its error
  * status and each unanswerable chain broke the device, with nothing unexpected, and its stderr holds the reasons,
  * rate-limited. The pair's share of the interval's wall time is printed, not asserted: the scheduler's work of
  * closing and opening the hostile vGPU at each of its device resets is charged to no one (README, the vGPU bullet).
  */
 @Tag("kvm")
 class VgpuHostileShareTest {
+    private static final long KERNEL_MICROS = 10_000;
     private static final String ATTACKS = "descriptors,ring,addresses,handles,quota,flood,noreap";
     private static final Pattern ROUND = Pattern.compile("attack: round (\\d+)");
     private static final Pattern PROGRESS = Pattern.compile("attack: progress (\\d+)");
     private static final Pattern COUNTS = Pattern.compile(
             "attack (\\w+): sent=(\\d+) errors=(\\d+) broken=(\\d+) ok=(\\d+) unexpected=(\\d+)");
 
-    @Test
-    void aHostileGuestNeitherStealsTheSharesNorGrowsTheVmm() throws Exception {
+    @ParameterizedTest(name = "engine={0}")
+    @ValueSource(strings = {"sim", "host"})
+    void aHostileGuestNeitherStealsTheSharesNorGrowsTheVmm(String engine) throws Exception {
         long start = System.nanoTime();
         Path dir = TestGuests.scratch();
-        String backlog = "requests=100000000 depth=64 mix=spin:10000 wait=irq";
+        String backlog = "requests=100000000 depth=64 mix=spin:" + KERNEL_MICROS + " wait=irq";
         List<Vm> vms = List.of(
-                new Vm(dir, "light", backlog, "weight=1,memory=1M"),
-                new Vm(dir, "heavy", backlog, "weight=3,memory=1M"),
-                new Vm(dir, "hostile", "attack=" + ATTACKS, "weight=4,memory=4M"));
+                new Vm(dir, "light", backlog, "weight=1,memory=1M,engine=" + engine),
+                new Vm(dir, "heavy", backlog, "weight=3,memory=1M,engine=" + engine),
+                new Vm(dir, "hostile", "attack=" + ATTACKS, "weight=4,memory=4M,engine=" + engine));
         Vm hostile = vms.get(2);
         VgpuHosts.Lease lease = null;
         try {
             long deadline = System.nanoTime() + 120_000_000_000L;
-            while (!pairRunning() || !hostile.out().contains("attack: hostile driver")) {
-                assertTrue(System.nanoTime() < deadline, "the guests never all ran: " + VgpuHosts.usage("host")
+            while (!pairRunning(engine) || !hostile.out().contains("attack: hostile driver")) {
+                assertTrue(System.nanoTime() < deadline, "the guests never all ran: " + VgpuHosts.usage(engine)
                         + "\nhostile: " + hostile.out());
                 for (Vm vm : vms) {
                     assertFalse(vm.task.isDone(), vm.name + " ended early: " + vm.out() + vm.err());
@@ -85,14 +98,17 @@ class VgpuHostileShareTest {
                 Thread.sleep(100);
             }
             System.out.printf("vgpu hostile: all running after %.1f s%n", (System.nanoTime() - start) / 1e9);
-            lease = VgpuHosts.acquire("host"); // the running host: to read its engine's busy time
-            Thread.sleep(1000);
+            lease = VgpuHosts.acquire(engine); // the running host: to read its engine's busy time
             long heap0 = heapAfterGc();
             long rss0 = ProcessResources.now().rssKiB();
+            // The GC's pause lands in whichever request is on the host engine then, and that vGPU is charged it (a
+            // request of the light VM charged 100 ms more starves it until the heavy one has had 300 ms): the
+            // scheduler repays it before the interval begins, not in it.
+            Thread.sleep(3000);
             int progress0 = last(PROGRESS, hostile.out());
             long busy0 = busy(lease);
             long t0 = System.nanoTime();
-            EngineTime time = new EngineTime();
+            EngineTime time = new EngineTime(engine);
             while (System.nanoTime() - t0 < 5_000_000_000L) {
                 Thread.sleep(100);
                 time.sample();
@@ -113,17 +129,24 @@ class VgpuHostileShareTest {
 
             long light = time.of(1), heavy = time.of(3), evil = time.of(4);
             double split = (double) light / (light + heavy), pair = (double) (light + heavy) / (light + heavy + evil);
-            System.out.printf("vgpu hostile: weight 1 got %.4f of the pair's %.3f s (target 0.25); the pair got %.4f"
-                    + " of the engine's %.3f s (promised 0.5) and %.4f of the %.3f s interval; requests ran %.3f s;"
-                    + " hostile attacks %d -> %d; heap %d -> %d KiB, RSS %d -> %d KiB%n", split, (light + heavy) / 1e9,
-                    pair, (light + heavy + evil) / 1e9, (light + heavy) / (double) wall, wall / 1e9, busy / 1e9,
-                    progress0, progress1, heap0 >> 10, heap1 >> 10, rss0, rss1);
+            // The policy's lag bound is one request: on the host engine, one the host stalled is a longer one.
+            long overrun = engine.equals("sim") ? 0 : Math.max(0, time.longestRequest() - KERNEL_MICROS * 1_000);
+            double bound = 0.02 + (double) overrun / (light + heavy);
+            System.out.printf("vgpu hostile (%s): weight 1 got %.4f of the pair's %.3f s (target 0.25 +- %.4f: the"
+                    + " pair's longest request took %.3f ms); the pair got %.4f of the engine's %.3f s (promised 0.5)"
+                    + " and %.4f of the %.3f s interval; requests ran %.3f s; hostile attacks %d -> %d; heap %d -> %d"
+                    + " KiB, RSS %d -> %d KiB; %s%n", engine, split, (light + heavy) / 1e9, bound,
+                    time.longestRequest() / 1e6, pair, (light + heavy + evil) / 1e9, (light + heavy) / (double) wall,
+                    wall / 1e9, busy / 1e9, progress0, progress1, heap0 >> 10, heap1 >> 10, rss0, rss1,
+                    time.dryness());
             assertTrue(allRan, "a machine stopped during the attacks");
             assertTrue(last(ROUND, hostile.out()) >= 1, "the hostile guest never finished a round: " + hostile.out());
             assertTrue(progress1 > progress0, "the hostile guest finished no attack after the interval began: "
                     + hostile.out());
-            assertTrue(Math.abs(split - 0.25) <= 0.02, "weight 1's share of the pair " + split + ", weight 3's "
-                    + (1 - split));
+            assertTrue(time.neverDry(), "the pair's guests did not keep their queues backlogged, the split's premise: "
+                    + time.dryness() + "; charged ms per 100 ms (queued/charged):\n" + time.trace);
+            assertTrue(Math.abs(split - 0.25) <= bound, "weight 1's share of the pair " + split + ", weight 3's "
+                    + (1 - split) + ", bound +-" + bound + "; charged ms per 100 ms (queued/charged):\n" + time.trace);
             assertTrue(pair >= 0.5 - 0.03, "the well-behaved pair got " + pair + " of the engine, promised 0.5");
             assertTrue(heap1 - heap0 < 16L << 20, "heap used after GC grew from " + heap0 + " to " + heap1);
             assertTrue(rss1 - rss0 < 64L << 10, "RSS grew from " + rss0 + " to " + rss1 + " KiB");
@@ -212,8 +235,8 @@ class VgpuHostileShareTest {
         }
     }
 
-    private static boolean pairRunning() {
-        List<VgpuHosts.Usage> u = VgpuHosts.usage("host");
+    private static boolean pairRunning(String engine) {
+        List<VgpuHosts.Usage> u = VgpuHosts.usage(engine);
         return u.stream().filter(x -> x.weight() != 4 && x.requests() > 10).count() == 2;
     }
 
@@ -252,25 +275,88 @@ class VgpuHostileShareTest {
      * Engine time per weight, summed from snapshots of the scheduler's accounting 100 ms apart: the hostile guest's
      * vGPU is closed and opened again at each device reset (a new one, often with the old id, its time from 0), so
      * each vGPU's time is counted from one snapshot to the next; a vGPU that closed between two loses at most that
-     * last stretch.
+     * last stretch. For the pair, also whether its queue was ever seen empty, and its longest request on the engine
+     * (from its device's completion history).
      */
     private static final class EngineTime {
+        private final String engine;
         private final long[] byWeight = new long[257];
-        private List<VgpuHosts.Usage> last = VgpuHosts.usage("host");
+        private final int[] drySamples = new int[257];
+        private final int[] minPending = new int[257];
+        private final long[] seen = new long[257];
+        private final StringBuilder trace = new StringBuilder();
+        private long longest;
+        private List<VgpuHosts.Usage> last;
+
+        EngineTime(String engine) {
+            this.engine = engine;
+            Arrays.fill(minPending, Integer.MAX_VALUE);
+            Arrays.fill(seen, -1);
+            last = VgpuHosts.usage(engine);
+            for (VgpuHosts.Usage u : last) {
+                if (u.weight() != 4 && u.stats() != null) {
+                    seen[u.weight()] = u.stats().completions();
+                }
+            }
+        }
 
         void sample() {
-            List<VgpuHosts.Usage> now = VgpuHosts.usage("host");
+            List<VgpuHosts.Usage> now = VgpuHosts.usage(engine);
             for (VgpuHosts.Usage u : now) {
                 VgpuHosts.Usage before = last.stream().filter(x -> x.vgpu() == u.vgpu()).findFirst().orElse(null);
                 boolean same = before != null && before.weight() == u.weight()
                         && before.chargedNanos() <= u.chargedNanos();
-                byWeight[u.weight()] += same ? u.chargedNanos() - before.chargedNanos() : u.chargedNanos();
+                long delta = same ? u.chargedNanos() - before.chargedNanos() : u.chargedNanos();
+                byWeight[u.weight()] += delta;
+                if (u.weight() != 4) {
+                    minPending[u.weight()] = Math.min(minPending[u.weight()], u.pending());
+                    if (u.pending() == 0) {
+                        drySamples[u.weight()]++;
+                    }
+                    trace.append(String.format(" w%d:%d/%.1f", u.weight(), u.pending(), delta / 1e6));
+                    longest = Math.max(longest, longestSince(u));
+                }
             }
+            trace.append('\n');
             last = now;
+        }
+
+        // The longest engine time among the device's completions since the last sample (each completion in its
+        // history carries the running total, so one request's is the difference from the one before).
+        private long longestSince(VgpuHosts.Usage u) {
+            VgpuStats st = u.stats();
+            if (st == null) {
+                return 0;
+            }
+            long end = st.completions(), from = Math.max(seen[u.weight()], end - VgpuStats.HISTORY / 2 + 1);
+            long max = 0;
+            VgpuStats.Completion prev = from > 0 ? st.completion(from - 1) : null;
+            for (long i = from; i < end; i++) {
+                VgpuStats.Completion c = st.completion(i);
+                if (c != null && prev != null) {
+                    max = Math.max(max, c.engineNanos() - prev.engineNanos());
+                }
+                prev = c;
+            }
+            seen[u.weight()] = end;
+            return max;
         }
 
         long of(int weight) {
             return byWeight[weight];
+        }
+
+        long longestRequest() {
+            return longest;
+        }
+
+        boolean neverDry() {
+            return drySamples[1] == 0 && drySamples[3] == 0;
+        }
+
+        String dryness() {
+            return String.format("the pair's queues at the scheduler: weight 1 empty in %d samples (fewest queued %d),"
+                    + " weight 3 in %d (fewest %d)", drySamples[1], minPending[1], drySamples[3], minPending[3]);
         }
     }
 }

@@ -623,6 +623,7 @@ public final class GpuShareCommand implements Callable<Integer> {
             v.put("queued_ns_mean", s.queuedNanos());
             v.put("engine_ns_mean", s.engineNanos());
             v.put("deliver_ns_mean", s.deliverNanos());
+            v.put("engine_ns_longest", s.longestEngineNanos());
             vms.add(v);
         }
         m.put("vms", vms);

@@ -79,9 +79,10 @@ public final class VgpuHosts {
                 for (int v = 0; v < MAX_VGPUS; v++) {
                     if (s.metrics.config(v) != null && s.metrics.leftAt(v) == Long.MAX_VALUE) {
                         Device d = s.devices.get(v);
+                        var g = s.host.scheduler().vgpu(v);
                         out.add(new Usage(v, s.metrics.config(v).weight(), s.metrics.serviceNanos(v),
-                                s.metrics.chargedNanos(v), s.metrics.items(v), d == null ? "vgpu" + v : d.label,
-                                d == null ? null : d.stats));
+                                s.metrics.chargedNanos(v), s.metrics.items(v), g == null ? 0 : g.pending(),
+                                d == null ? "vgpu" + v : d.label, d == null ? null : d.stats));
                     }
                 }
             });
@@ -99,11 +100,13 @@ public final class VgpuHosts {
      *                     engine the whole of each request on the engine's thread, on the simulated one the modelled
      *                     time)
      * @param requests     how many of its requests ran
+     * @param pending      how many of its requests were queued at the scheduler, not yet run, at the snapshot (0: its
+     *                     guest had let it run dry)
      * @param label        its device's {@code id=}, or {@code vgpuN} without one
      * @param stats        its device's completion statistics, or null when no device registered them
      */
-    public record Usage(int vgpu, int weight, long serviceNanos, long chargedNanos, long requests, String label,
-                        VgpuStats stats) {}
+    public record Usage(int vgpu, int weight, long serviceNanos, long chargedNanos, long requests, int pending,
+                        String label, VgpuStats stats) {}
 
     private record Device(String label, VgpuStats stats) {}
 

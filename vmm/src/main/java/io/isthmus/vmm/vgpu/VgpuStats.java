@@ -31,6 +31,7 @@ public final class VgpuStats {
     private final Histogram total = new Histogram(MAX_LATENCY, 2);
     private Histogram interval;
     private volatile long requests, errors, gpuNanos, queuedNanos, engineNanos, deliverNanos;
+    private volatile long longestEngineNanos; // since restart(); a race with it costs at most one request's reading
     private long base0, base1, base2, base3, base4, base5;
 
     /** Empty statistics. */
@@ -54,6 +55,9 @@ public final class VgpuStats {
         long n = requests, e = ok ? errors : errors + 1, g = gpuNanos + gpu;
         long q = queuedNanos + Math.max(0, started - taken), x = engineNanos + Math.max(0, finished - started);
         long d = deliverNanos + Math.max(0, delivered - finished);
+        if (finished - started > longestEngineNanos) {
+            longestEngineNanos = finished - started;
+        }
         int at = (int) (n % HISTORY) * FIELDS;
         history[at] = taken;
         history[at + 1] = e;
@@ -68,6 +72,11 @@ public final class VgpuStats {
         deliverNanos = d;
         requests = n + 1;
         recorder.recordValue(Math.min(MAX_LATENCY, Math.max(0, delivered - taken)));
+    }
+
+    /** @return how many requests have completed since the device was made, across resets (the next one's index) */
+    public long completions() {
+        return requests;
     }
 
     /**
@@ -112,6 +121,7 @@ public final class VgpuStats {
         base3 = queuedNanos;
         base4 = engineNanos;
         base5 = deliverNanos;
+        longestEngineNanos = 0;
     }
 
     /** @return what was recorded since the last {@link #restart()} (or since it was made) */
@@ -121,7 +131,8 @@ public final class VgpuStats {
         long n = requests - base0;
         return new Snapshot(n, errors - base1, gpuNanos - base2, n == 0 ? 0 : total.getValueAtPercentile(50),
                 n == 0 ? 0 : total.getValueAtPercentile(99), (queuedNanos - base3) / Math.max(1.0, n),
-                (engineNanos - base4) / Math.max(1.0, n), (deliverNanos - base5) / Math.max(1.0, n));
+                (engineNanos - base4) / Math.max(1.0, n), (deliverNanos - base5) / Math.max(1.0, n),
+                longestEngineNanos);
     }
 
     /**
@@ -135,7 +146,9 @@ public final class VgpuStats {
      * @param queuedNanos  mean time from taken to started on the engine, ns
      * @param engineNanos  mean time on the engine (its device time plus the engine path's validation and timing), ns
      * @param deliverNanos mean time from finished to on the used ring with its interrupt, ns
+     * @param longestEngineNanos the longest one request was on the engine, ns: on the host engine a request the host
+     *                     stalled shows here (it is charged that time, and the scheduler's lag bound is one request)
      */
     public record Snapshot(long requests, long errors, long gpuNanos, long p50Nanos, long p99Nanos, double queuedNanos,
-                           double engineNanos, double deliverNanos) {}
+                           double engineNanos, double deliverNanos, long longestEngineNanos) {}
 }
