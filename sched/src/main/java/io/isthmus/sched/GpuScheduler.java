@@ -373,6 +373,39 @@ public final class GpuScheduler {
         }
     }
 
+    /**
+     * @return what {@code g} owes under the policy, ns: engine time it ran beyond its share not yet made up (0 when it
+     *     is owed or even). On the scheduler's thread.
+     */
+    public long debtNanos(VGpu g) {
+        checkLive(g);
+        return policy.debtNanos(g.id);
+    }
+
+    /**
+     * {@code g} replaces a vGPU that left owing {@code debtNanos} (the same tenant's device reset, which closes its vGPU
+     * and opens another) and pays {@code controlNanos} of engine time spent on it outside any turn (closing the old
+     * vGPU's context and opening this one's): the debt carries over, so a tenant cannot shed what it owes by resetting,
+     * and the control time is charged as if it had run (policy, cap and listeners). On the scheduler's thread.
+     */
+    public void carryOver(VGpu g, long debtNanos, long controlNanos) {
+        checkLive(g);
+        int v = g.id;
+        // The control time as a debt too (not a turn: a turn would also earn the turn's worth of credit).
+        long owed = Math.max(0, debtNanos) + Math.max(0, controlNanos);
+        if (owed > 0) {
+            policy.owe(v, owed);
+        }
+        if (controlNanos > 0) {
+            if (limits.charge(v, controlNanos, engine.now()) && g.backlogged) {
+                policy.drained(v); // throttled: held back until its bucket refills
+            }
+            for (SchedListener l : listeners) {
+                l.charged(v, controlNanos);
+            }
+        }
+    }
+
     /** @return the vGPU with id {@code id}, or null */
     public VGpu vgpu(int id) {
         return table[id];

@@ -41,7 +41,8 @@ import io.isthmus.vmm.vgpu.VgpuStats;
  * kernels, 64 deep, and halts for its interrupts; the hostile one (weight 4) runs vgpu.c's {@code attack=} driver,
  * looping over every attack (malformed descriptors, ring indices out of range, the queue turned off and on with kernels
  * in flight, guest addresses outside RAM, other vGPUs' handles, allocations past the quota, notification floods, a
- * backlog whose completions it never reads, an overfilled queue) until QMP quits it. Measured over the same 5 s
+ * backlog whose completions it never reads, an overfilled queue, a 100 ms kernel followed by a device reset to shed
+ * what it owes for it) until QMP quits it. Measured over the same 5 s
  * interval, from the scheduler's own accounting (the engine time it charged each vGPU: its requests, errors included;
  * what its shares are reckoned in):
  *
@@ -63,17 +64,18 @@ import io.isthmus.vmm.vgpu.VgpuStats;
  *
  * <p>Then, once the hostile guest has been through every attack, its own counts say each bad request got its error
  * status and each unanswerable chain broke the device, with nothing unexpected, and its stderr holds the reasons,
- * rate-limited. The pair's share of the interval's wall time is printed, not asserted: the scheduler's work of
- * closing and opening the hostile vGPU at each of its device resets is charged to no one (README, the vGPU bullet).
+ * rate-limited. The pair's share of the interval's wall time is printed, not asserted: on the host engine the interval
+ * also holds what the lab's one CPU does besides the engine's thread (the guests' exits, the VMM's other threads),
+ * which is no vGPU's engine time.
  */
 @Tag("kvm")
 class VgpuHostileShareTest {
     private static final long KERNEL_MICROS = 10_000;
-    private static final String ATTACKS = "descriptors,ring,addresses,handles,quota,flood,noreap";
+    private static final String ATTACKS = "descriptors,ring,addresses,handles,quota,flood,noreap,reset";
     private static final Pattern ROUND = Pattern.compile("attack: round (\\d+)");
     private static final Pattern PROGRESS = Pattern.compile("attack: progress (\\d+)");
     private static final Pattern COUNTS = Pattern.compile(
-            "attack (\\w+): sent=(\\d+) errors=(\\d+) broken=(\\d+) ok=(\\d+) unexpected=(\\d+)");
+            "attack (\\w+): sent=(\\d+) errors=(\\d+) broken=(\\d+) ok=(\\d+) unexpected=(\\d+) mcycles=\\d+\n");
 
     @ParameterizedTest(name = "engine={0}")
     @ValueSource(strings = {"sim", "host"})
@@ -120,14 +122,18 @@ class VgpuHostileShareTest {
             boolean allRan = vms.stream().noneMatch(vm -> vm.task.isDone());
             // Then until the hostile guest has been through every attack once (for its counts), and through one more
             // since the interval began (it kept attacking).
-            while ((last(ROUND, hostile.out()) < 1 || last(PROGRESS, hostile.out()) <= progress0)
+            // Its counts are the lines after "round N": wait for every attack's, whole (the quit must not cut one).
+            while ((last(ROUND, hostile.out()) < 1 || last(PROGRESS, hostile.out()) <= progress0
+                    || Arrays.stream(ATTACKS.split(",")).anyMatch(a -> lastCounts(hostile.out(), a) == null))
                     && !hostile.task.isDone() && System.nanoTime() < deadline) {
                 Thread.sleep(100);
             }
             int progress1 = last(PROGRESS, hostile.out());
             System.out.printf("vgpu hostile: its first round done after %.1f s%n", (System.nanoTime() - start) / 1e9);
 
-            long light = time.of(1), heavy = time.of(3), evil = time.of(4);
+            // The hostile one's: the rest of the engine's time running requests (its vGPU is a new one after each
+            // reset, often on another id, whose slot's totals carry earlier occupants' time).
+            long light = time.of(1), heavy = time.of(3), evil = Math.max(0, busy - light - heavy);
             double split = (double) light / (light + heavy), pair = (double) (light + heavy) / (light + heavy + evil);
             // The policy's lag bound is one request: on the host engine, one the host stalled is a longer one.
             long overrun = engine.equals("sim") ? 0 : Math.max(0, time.longestRequest() - KERNEL_MICROS * 1_000);
@@ -139,12 +145,22 @@ class VgpuHostileShareTest {
                     time.longestRequest() / 1e6, pair, (light + heavy + evil) / 1e9, (light + heavy) / (double) wall,
                     wall / 1e9, busy / 1e9, progress0, progress1, heap0 >> 10, heap1 >> 10, rss0, rss1,
                     time.dryness());
+            for (Vm vm : vms.subList(0, 2)) {
+                // A wait=irq driver's watchdog reports completions no interrupt announced (its first three).
+                long lost = vm.out().lines().filter(l -> l.startsWith("vgpu: watchdog:")).count();
+                if (lost > 0) {
+                    System.out.println("vgpu hostile (" + engine + "): " + vm.name + "'s watchdog: " + vm.out().lines()
+                            .filter(l -> l.startsWith("vgpu: watchdog:")).toList());
+                }
+            }
             assertTrue(allRan, "a machine stopped during the attacks");
             assertTrue(last(ROUND, hostile.out()) >= 1, "the hostile guest never finished a round: " + hostile.out());
             assertTrue(progress1 > progress0, "the hostile guest finished no attack after the interval began: "
                     + hostile.out());
             assertTrue(time.neverDry(), "the pair's guests did not keep their queues backlogged, the split's premise: "
-                    + time.dryness() + "; charged ms per 100 ms (queued/charged):\n" + time.trace);
+                    + time.dryness() + "; per 100 ms, queued/charged ms, requests run and completions delivered:\n"
+                    + time.trace + vms.stream().map(vm -> vm.name + ": " + tail(vm.out()) + "\n" + tail(vm.err()))
+                    .reduce("", String::concat));
             assertTrue(Math.abs(split - 0.25) <= bound, "weight 1's share of the pair " + split + ", weight 3's "
                     + (1 - split) + ", bound +-" + bound + "; charged ms per 100 ms (queued/charged):\n" + time.trace);
             assertTrue(pair >= 0.5 - 0.03, "the well-behaved pair got " + pair + " of the engine, promised 0.5");
@@ -171,7 +187,8 @@ class VgpuHostileShareTest {
             long broken = Long.parseLong(m.group(4)), ok = Long.parseLong(m.group(5));
             assertEquals(0, Long.parseLong(m.group(6)), m.group());
             assertEquals(sent, errors + broken + ok, "every bad request accounted for: " + m.group());
-            assertTrue(errors + broken > 0, m.group());
+            // reset's kernels are valid (the attack is on the accounting); every other attack's requests are bad.
+            assertTrue(attack.equals("reset") ? ok > 0 : errors + broken > 0, m.group());
         }
         // Each break is logged with its reason; a guest breaking its device in a loop cannot flood the log.
         String err = hostile.err();
@@ -235,6 +252,10 @@ class VgpuHostileShareTest {
         }
     }
 
+    private static String tail(String s) {
+        return s.length() <= 800 ? s : "..." + s.substring(s.length() - 800);
+    }
+
     private static boolean pairRunning(String engine) {
         List<VgpuHosts.Usage> u = VgpuHosts.usage(engine);
         return u.stream().filter(x -> x.weight() != 4 && x.requests() > 10).count() == 2;
@@ -272,11 +293,9 @@ class VgpuHostileShareTest {
     }
 
     /**
-     * Engine time per weight, summed from snapshots of the scheduler's accounting 100 ms apart: the hostile guest's
-     * vGPU is closed and opened again at each device reset (a new one, often with the old id, its time from 0), so
-     * each vGPU's time is counted from one snapshot to the next; a vGPU that closed between two loses at most that
-     * last stretch. For the pair, also whether its queue was ever seen empty, and its longest request on the engine
-     * (from its device's completion history).
+     * The well-behaved pair's engine time (by weight: 1 and 3), from snapshots of the scheduler's accounting 100 ms
+     * apart, each vGPU's counted from one snapshot to the next; also whether its queue was ever seen empty, and its
+     * longest request on the engine (from its device's completion history).
      */
     private static final class EngineTime {
         private final String engine;
@@ -304,16 +323,15 @@ class VgpuHostileShareTest {
             List<VgpuHosts.Usage> now = VgpuHosts.usage(engine);
             for (VgpuHosts.Usage u : now) {
                 VgpuHosts.Usage before = last.stream().filter(x -> x.vgpu() == u.vgpu()).findFirst().orElse(null);
-                boolean same = before != null && before.weight() == u.weight()
-                        && before.chargedNanos() <= u.chargedNanos();
-                long delta = same ? u.chargedNanos() - before.chargedNanos() : u.chargedNanos();
-                byWeight[u.weight()] += delta;
-                if (u.weight() != 4) {
+                if (u.weight() != 4 && before != null && before.weight() == u.weight()) {
+                    long delta = u.chargedNanos() - before.chargedNanos();
+                    byWeight[u.weight()] += delta;
                     minPending[u.weight()] = Math.min(minPending[u.weight()], u.pending());
                     if (u.pending() == 0) {
                         drySamples[u.weight()]++;
                     }
-                    trace.append(String.format(" w%d:%d/%.1f", u.weight(), u.pending(), delta / 1e6));
+                    trace.append(String.format(" w%d:%d/%.1f ran=%d done=%d", u.weight(), u.pending(), delta / 1e6,
+                            u.requests(), u.stats() == null ? -1 : u.stats().completions()));
                     longest = Math.max(longest, longestSince(u));
                 }
             }

@@ -50,4 +50,19 @@ public interface SchedulingPolicy {
 
     /** {@code v} used the engine for {@code ranNanos} during its turn (or a reservation's extra turn). */
     void charge(int v, long ranNanos);
+
+    /**
+     * @return what {@code v} owes, ns: engine time it ran beyond its share that its later turns have not yet made up
+     *     (0 when it is owed or even). A policy without such accounting owes nothing.
+     */
+    default long debtNanos(int v) {
+        return 0;
+    }
+
+    /**
+     * {@code v}, joined, takes on a debt of {@code nanos} (the debt of the vGPU it replaces: the same tenant's device
+     * reset): it waits as long as that one would have. A policy without such accounting ignores it.
+     */
+    default void owe(int v, long nanos) {
+    }
 }

@@ -165,6 +165,33 @@ public final class WeightedFairPolicy implements SchedulingPolicy {
         return ((vnow - start[v]) * weightOf(groupOf[v])) >> VT_SHIFT;
     }
 
+    @Override
+    public long debtNanos(int v) {
+        // Owed to the other buckets (its start ahead of V) or within its own (turns it must skip: its credit).
+        return joined[v] ? Math.max(0, Math.max(-lagNanos(v), -credit[v])) : 0;
+    }
+
+    @Override
+    public void owe(int v, long nanos) {
+        if (nanos <= 0 || !joined[v]) {
+            return;
+        }
+        pickedV = NONE;
+        boolean was = queued[v];
+        if (was) {
+            unqueue(v);
+        }
+        // Its start moves ahead of V by the debt: it becomes eligible once the others have had what it took from them
+        // (and backlogged() keeps a start that is ahead).
+        start[v] += scale(nanos, recipOf[groupOf[v]]);
+        // Within its bucket vGPUs take turns in order, each turn worth one request: a debt is repaid by turns it skips.
+        credit[v] = Math.max(-MAX_CHARGE, credit[v] - nanos);
+        if (was) {
+            enqueue(v);
+        }
+        rebuild();
+    }
+
     /** The most engine time one charge counts (2.1 s): keeps ran × recip (recip <= 2^32) below 2^63. */
     private static final long MAX_CHARGE = (1L << 31) - 1;
 

@@ -40,6 +40,7 @@ public final class VgpuContext implements AutoCloseable {
     private final VgpuCompletion completion;
     private final long[] args = new long[Kernel.MAX_ARGS];
     private VGpu vgpu;
+    private long debtAtClose, closeNanos; // written by close() on the scheduler's thread, read after it returned
     private volatile boolean closed;
     private volatile boolean failed;
 
@@ -240,12 +241,29 @@ public final class VgpuContext implements AutoCloseable {
         }
         closed = true;
         host.control(() -> {
+            long t0 = host.engine().now();
             if (!vgpu.isClosed()) {
+                debtAtClose = host.scheduler().debtNanos(vgpu);
                 host.scheduler().leave(vgpu, LeaveMode.RETURN);
             }
             device.close();
             host.closed(this);
+            closeNanos = Math.max(0, host.engine().now() - t0);
         });
+    }
+
+    /**
+     * @return what it owed the others when it closed, ns (engine time it ran beyond its share, not yet made up): a
+     *     vGPU opened in its place inherits it ({@link VgpuHost#open(VGpuConfig, long, GuestRam, VgpuCompletion,
+     *     VgpuContext)}); 0 before {@link #close()}
+     */
+    public long debtAtClose() {
+        return debtAtClose;
+    }
+
+    /** @return the engine's time spent closing it (leaving the scheduler, freeing its device memory), ns */
+    public long closeNanos() {
+        return closeNanos;
     }
 
     boolean isClosed() {

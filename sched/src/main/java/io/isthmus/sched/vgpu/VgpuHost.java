@@ -75,6 +75,22 @@ public final class VgpuHost implements AutoCloseable {
      *     provide the memory
      */
     public VgpuContext open(VGpuConfig config, long memoryBytes, GuestRam ram, VgpuCompletion completion) {
+        return open(config, memoryBytes, ram, completion, null);
+    }
+
+    /**
+     * Opens a vGPU as {@link #open(VGpuConfig, long, GuestRam, VgpuCompletion)} does, in place of {@code replaces} (the
+     * same tenant's vGPU, closed by a device reset; null for none): the new vGPU owes what the old one owed when it
+     * closed, and is charged the engine time spent closing the old one and opening itself, so that a guest resetting
+     * its device in a loop neither sheds its debt nor spends the engine's time uncharged.
+     *
+     * @throws IllegalStateException when {@code replaces} is still open
+     */
+    public VgpuContext open(VGpuConfig config, long memoryBytes, GuestRam ram, VgpuCompletion completion,
+                            VgpuContext replaces) {
+        if (replaces != null && !replaces.isClosed()) {
+            throw new IllegalStateException("a vGPU can only replace a closed one");
+        }
         if (memoryBytes < DeviceHeapLimits.MIN || memoryBytes > DeviceHeapLimits.MAX) {
             throw new ConfigurationException("vGPU memory " + memoryBytes + " bytes is out of range; use "
                     + DeviceHeapLimits.MIN + " bytes to 1 TiB (e.g. memory=256M)");
@@ -83,6 +99,7 @@ public final class VgpuHost implements AutoCloseable {
             if (closed) {
                 throw new IllegalStateException("the vGPU host is closed");
             }
+            long t0 = engine.now();
             int tag = nextTag;
             nextTag = nextTag == 0xFFFF ? 1 : nextTag + 1;
             DeviceContext dc = engine.open(tag, memoryBytes, ram);
@@ -94,6 +111,10 @@ public final class VgpuHost implements AutoCloseable {
                 throw e;
             }
             contexts.add(c);
+            if (replaces != null) {
+                scheduler.carryOver(c.vgpu(), replaces.debtAtClose(),
+                        replaces.closeNanos() + Math.max(0, engine.now() - t0));
+            }
             return c;
         });
     }

@@ -50,7 +50,10 @@ import io.isthmus.vmm.vgpu.VgpuStats;
  * chain.
  *
  * <p>Lifetime: {@link VirtioDevices#open} takes a lease on the shared host; each activation opens a vGPU context (its
- * device memory empty) and each reset closes it, freeing its memory; {@link #close} gives the lease back.
+ * device memory empty) and each reset closes it, freeing its memory; the next activation's context replaces it
+ * ({@link io.isthmus.sched.vgpu.VgpuHost#open(VGpuConfig, long, io.isthmus.sched.engine.GuestRam, VgpuCompletion,
+ * VgpuContext)}): it inherits what the old vGPU owed the others and is charged the reset's engine time.
+ * {@link #close} gives the lease back.
  */
 public final class VirtioVgpu implements VirtioDevice {
     /**
@@ -79,6 +82,9 @@ public final class VirtioVgpu implements VirtioDevice {
     private GuestMemory ramOf;
     private GuestRam ram;
     private volatile Session session;
+    // The vGPU the last reset closed (activate and reset run under the transport's lock): the next one replaces it,
+    // so a guest cannot shed what its vGPU owes, or reset at the engine's expense, by resetting its device.
+    private VgpuContext replaced;
 
     /**
      * A vGPU with {@code weight} and {@code capPercent} on the host {@code lease} holds, and {@code memoryBytes} of
@@ -159,10 +165,11 @@ public final class VirtioVgpu implements VirtioDevice {
         }
         Session s = new Session(q, memory, stats, label == null ? "isthmus-vgpu" : label);
         try {
-            s.context = lease.host().open(config, memoryBytes, ram, s);
+            s.context = lease.host().open(config, memoryBytes, ram, s, replaced);
         } catch (ConfigurationException e) {
             throw new VirtioProtocolException("isthmus-vgpu: the engine cannot take this vGPU: " + e.getMessage());
         }
+        replaced = null;
         s.start();
         lease.register(s.context.id(), label == null ? "vgpu" + s.context.id() : label, stats);
         session = s;
@@ -183,6 +190,7 @@ public final class VirtioVgpu implements VirtioDevice {
         if (s != null) {
             lease.unregister(s.context.id());
             s.end();
+            replaced = s.context; // the next session's vGPU inherits its debt and pays for the reset
         }
     }
 

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.Test;
 
 import io.isthmus.sched.engine.Kernel;
+import io.isthmus.sched.vgpu.VgpuContext;
 import io.isthmus.sched.vgpu.VgpuOp;
 import io.isthmus.sched.vgpu.VgpuStatus;
 import io.isthmus.sched.vgpu.VgpuWire;
@@ -190,6 +191,34 @@ class VirtioVgpuTest {
             assertEquals(VgpuStatus.OK, run(d, 0, VgpuOp.ALLOC, 0, MEMORY));
             assertTrue(d.errors.isEmpty(), d.errors.toString());
         }
+    }
+
+    @Test
+    void aResetDoesNotForgiveWhatTheVgpuOwes() throws InterruptedException {
+        // A 50 ms kernel overruns its turn (a few ms) by ~48 ms, which its later turns owe; a reset closes that vGPU and
+        // the set-up after it opens another, which must start with the same debt (and the reset's cost on top), or a
+        // guest resetting after each long kernel would take the engine from everyone else.
+        VirtioVgpu dev = vgpu(1);
+        try (TestDriver d = new TestDriver(dev).start()) {
+            assertEquals(VgpuStatus.OK, run(d, 0, VgpuOp.LAUNCH, Kernel.SPIN.id(), 50_000));
+            long before = debt(dev);
+            assertTrue(before > 40_000_000L, "a 50 ms kernel in a turn of a few ms leaves a debt; got " + before);
+            d.reg(VirtioMmioTransport.STATUS, 0);
+            d.memory.write(TestDriver.AVAIL, new byte[0x2000]);
+            d.start();
+            long after = debt(dev);
+            assertTrue(after >= before && after < before + 50_000_000L, "owed " + before + " ns before the reset, "
+                    + after + " after");
+        }
+    }
+
+    private static long debt(VirtioVgpu dev) {
+        VgpuContext c = dev.context();
+        long[] d = new long[1];
+        try (VgpuHosts.Lease l = VgpuHosts.acquire("host")) {
+            l.host().runOnSchedulerThread(() -> d[0] = l.host().scheduler().debtNanos(c.vgpu()));
+        }
+        return d[0];
     }
 
     @Test
