@@ -313,7 +313,6 @@ static u32 a_want[QSIZE / 2];
 static u64 a_small[4096];
 static u64 a_seed = 0x2545f4914f6cdd1dull;
 
-static u64 a_rdtsc(void) { u32 lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return (u64)hi << 32 | lo; }
 static u64 a_random(void) { a_seed ^= a_seed << 13; a_seed ^= a_seed >> 7; a_seed ^= a_seed << 17; return a_seed; }
 
 static void a_unexpected(const char *what, u64 got, u64 want) {
@@ -677,9 +676,9 @@ static void __attribute__((noreturn)) attack_run(const char *list) {
     for (u64 round = 1;; round++) {
         for (int i = 0; i < n; i++) {
             a_cur = chosen[i];
-            u64 t0 = a_rdtsc();
+            u64 t0 = tsc_now();
             run[a_cur]();
-            acount[a_cur].cycles += a_rdtsc() - t0;
+            acount[a_cur].cycles += tsc_now() - t0;
             puts_("attack: progress "); putdec(++progress); puts_("\n");
         }
         a_report(round);

@@ -116,6 +116,7 @@ class VgpuHostileShareTest {
                 time.sample();
             }
             long wall = System.nanoTime() - t0;
+            long longest = time.longestRequest(); // the interval's: read as it ends
             long busy = busy(lease) - busy0;
             long heap1 = heapAfterGc();
             long rss1 = ProcessResources.now().rssKiB();
@@ -136,13 +137,13 @@ class VgpuHostileShareTest {
             long light = time.of(1), heavy = time.of(3), evil = Math.max(0, busy - light - heavy);
             double split = (double) light / (light + heavy), pair = (double) (light + heavy) / (light + heavy + evil);
             // The policy's lag bound is one request: on the host engine, one the host stalled is a longer one.
-            long overrun = engine.equals("sim") ? 0 : Math.max(0, time.longestRequest() - KERNEL_MICROS * 1_000);
+            long overrun = engine.equals("sim") ? 0 : Math.max(0, longest - KERNEL_MICROS * 1_000);
             double bound = 0.02 + (double) overrun / (light + heavy);
             System.out.printf("vgpu hostile (%s): weight 1 got %.4f of the pair's %.3f s (target 0.25 +- %.4f: the"
                     + " pair's longest request took %.3f ms); the pair got %.4f of the engine's %.3f s (promised 0.5)"
                     + " and %.4f of the %.3f s interval; requests ran %.3f s; hostile attacks %d -> %d; heap %d -> %d"
                     + " KiB, RSS %d -> %d KiB; %s%n", engine, split, (light + heavy) / 1e9, bound,
-                    time.longestRequest() / 1e6, pair, (light + heavy + evil) / 1e9, (light + heavy) / (double) wall,
+                    longest / 1e6, pair, (light + heavy + evil) / 1e9, (light + heavy) / (double) wall,
                     wall / 1e9, busy / 1e9, progress0, progress1, heap0 >> 10, heap1 >> 10, rss0, rss1,
                     time.dryness());
             for (Vm vm : vms.subList(0, 2)) {
@@ -295,26 +296,25 @@ class VgpuHostileShareTest {
     /**
      * The well-behaved pair's engine time (by weight: 1 and 3), from snapshots of the scheduler's accounting 100 ms
      * apart, each vGPU's counted from one snapshot to the next; also whether its queue was ever seen empty, and its
-     * longest request on the engine (from its device's completion history).
+     * longest request on the engine (its device's statistics, restarted when the interval begins).
      */
     private static final class EngineTime {
         private final String engine;
         private final long[] byWeight = new long[257];
         private final int[] drySamples = new int[257];
         private final int[] minPending = new int[257];
-        private final long[] seen = new long[257];
+        private final List<VgpuStats> pairStats = new ArrayList<>();
         private final StringBuilder trace = new StringBuilder();
-        private long longest;
         private List<VgpuHosts.Usage> last;
 
         EngineTime(String engine) {
             this.engine = engine;
             Arrays.fill(minPending, Integer.MAX_VALUE);
-            Arrays.fill(seen, -1);
             last = VgpuHosts.usage(engine);
             for (VgpuHosts.Usage u : last) {
                 if (u.weight() != 4 && u.stats() != null) {
-                    seen[u.weight()] = u.stats().completions();
+                    u.stats().restart();
+                    pairStats.add(u.stats());
                 }
             }
         }
@@ -332,32 +332,10 @@ class VgpuHostileShareTest {
                     }
                     trace.append(String.format(" w%d:%d/%.1f ran=%d done=%d", u.weight(), u.pending(), delta / 1e6,
                             u.requests(), u.stats() == null ? -1 : u.stats().completions()));
-                    longest = Math.max(longest, longestSince(u));
                 }
             }
             trace.append('\n');
             last = now;
-        }
-
-        // The longest engine time among the device's completions since the last sample (each completion in its
-        // history carries the running total, so one request's is the difference from the one before).
-        private long longestSince(VgpuHosts.Usage u) {
-            VgpuStats st = u.stats();
-            if (st == null) {
-                return 0;
-            }
-            long end = st.completions(), from = Math.max(seen[u.weight()], end - VgpuStats.HISTORY / 2 + 1);
-            long max = 0;
-            VgpuStats.Completion prev = from > 0 ? st.completion(from - 1) : null;
-            for (long i = from; i < end; i++) {
-                VgpuStats.Completion c = st.completion(i);
-                if (c != null && prev != null) {
-                    max = Math.max(max, c.engineNanos() - prev.engineNanos());
-                }
-                prev = c;
-            }
-            seen[u.weight()] = end;
-            return max;
         }
 
         long of(int weight) {
@@ -365,7 +343,7 @@ class VgpuHostileShareTest {
         }
 
         long longestRequest() {
-            return longest;
+            return pairStats.stream().mapToLong(st -> st.snapshot().longestEngineNanos()).max().orElse(0);
         }
 
         boolean neverDry() {
